@@ -1,0 +1,102 @@
+#pragma once
+
+/*
+ * Policy routing over rtnetlink (libmnl): the ip rules `fwmark M/MASK lookup
+ * T` and the routes in each service's table T, for IPv4 and IPv6.
+ *
+ * Every rule and route confine installs carries protocol RTPROT_CONFINE, so
+ * that confine can tell its own objects from anyone else's and never touches
+ * the latter. All functions return 0 or -errno and fill *fail (may be NULL)
+ * with the object they failed on and the kernel's extended ACK message.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel-helpers/failure.h"
+#include "policy/plan.h"
+
+/* "confine" in /etc/iproute2/rt_protos terms; clear of FRR's 186-199. */
+#define RTPROT_CONFINE 245
+/* Before the main table (32766) and before common VPN rules (5210+). */
+#define CONFINE_RULE_PRIORITY 1900
+
+struct rtnl;
+
+int rtnl_open(struct rtnl **out, struct failure *fail);
+void rtnl_close(struct rtnl *r);
+
+/*
+ * Undo log of what an install call added, so that a failure later in the
+ * same command (another service, the nf_tables commit) can take it back.
+ */
+struct rtnl_undo;
+struct rtnl_undo *rtnl_undo_new(void);
+/* Deletes what was recorded, newest first; best effort. */
+void rtnl_undo_run(struct rtnl *r, struct rtnl_undo *undo);
+void rtnl_undo_free(struct rtnl_undo *undo);
+
+/*
+ * Add what svc needs and is missing, recording each addition in undo:
+ * for IPv4 and IPv6, the rule `fwmark mark/mask lookup svc->table pref
+ * CONFINE_RULE_PRIORITY proto confine`, and in table svc->table:
+ *   - for each Route=: DEST via GW [dev IF] / DEST dev IF;
+ *   - for each Allow= destination not inside a Route= destination: `throw
+ *     DEST`, so that the lookup falls through to the next rules (the main
+ *     table) and the service reaches it as the host does;
+ *   - `unreachable default`, so that nothing else is routed.
+ * Refuses with -EEXIST, naming the route, if the table holds a route that
+ * confine did not install. On failure, what this call added is undone
+ * before returning (what earlier calls recorded in undo is left to the
+ * caller).
+ */
+int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
+			 const struct service *svc, struct rtnl_undo *undo,
+			 struct failure *fail);
+
+/*
+ * After a successful install: delete confine's rules for this mark that
+ * point elsewhere or for this table with another mark, and confine's routes
+ * in svc->table that the policy no longer asks for.
+ */
+int rtnl_service_prune(struct rtnl *r, uint32_t mark_mask,
+		       const struct service *svc, struct failure *fail);
+
+/* Delete every confine rule that looks up table, and confine's routes in it. */
+int rtnl_service_remove(struct rtnl *r, uint32_t table, struct failure *fail);
+
+/* Delete every rule and route with protocol confine, in every table. */
+int rtnl_remove_all(struct rtnl *r, struct failure *fail);
+
+/* What of a service's routing is in place; used by status and by run. */
+struct rtnl_service_state {
+	bool rule[2]; /* [0] IPv4, [1] IPv6: fwmark rule to the table */
+	bool unreachable[2]; /* unreachable default in the table */
+	size_t routes_missing; /* of those svc asks for (0 when svc NULL) */
+};
+/* svc may be NULL (status without a policy): then only rules and defaults. */
+int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
+		       uint32_t table, const struct service *svc,
+		       struct rtnl_service_state *state, struct failure *fail);
+
+/* The tables referred to by confine's rules (for remove without names). */
+int rtnl_confine_tables(struct rtnl *r, uint32_t **tables, size_t *n,
+			struct failure *fail);
+
+/* Result of a FIB lookup, as `ip route get` would show it. */
+struct route_lookup {
+	unsigned char type; /* RTN_UNICAST, RTN_UNREACHABLE, RTN_LOCAL, ... */
+	uint32_t table;
+	int oif; /* 0 when none */
+	bool has_gateway;
+	union inet_addr gateway;
+};
+
+/*
+ * RTM_GETROUTE for dst with fwmark mark (0 for none). Returns -ENETUNREACH,
+ * -EHOSTUNREACH, ... as the kernel does when there is no route.
+ */
+int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
+		      uint32_t mark, struct route_lookup *out,
+		      struct failure *fail);

@@ -1,0 +1,141 @@
+#pragma once
+
+/*
+ * The plan: what a set of policy files asks for, as plain data. The parser
+ * fills it, plan_assign() completes the automatic values, and the kernel
+ * helpers lower it to nf_tables objects, ip rules, routes and cgroups. No
+ * libnftnl or netlink types appear here, so the whole policy/ directory is
+ * testable without privileges.
+ */
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SERVICE_NAME_MAX 48
+
+/* confine's own bits of the packet mark; other bits are never touched. */
+#define DEFAULT_MARK_MASK 0xff000000u
+#define DEFAULT_CGROUP_PARENT "confine"
+/* Routing tables picked automatically are TABLE_AUTO_BASE + mark value. */
+#define TABLE_AUTO_BASE 19000u
+
+enum l4proto {
+	L4_ANY,
+	L4_TCP,
+	L4_UDP,
+	L4_ICMP, /* ICMP for IPv4, ICMPv6 for IPv6 */
+};
+
+union inet_addr {
+	struct in_addr v4;
+	struct in6_addr v6;
+	uint8_t bytes[16];
+};
+
+struct prefix {
+	int family; /* AF_INET or AF_INET6 */
+	union inet_addr addr; /* host bits are zero */
+	uint8_t len;
+};
+
+struct allow {
+	enum l4proto proto;
+	struct prefix dst;
+	uint16_t port_min, port_max; /* both 0: every port */
+	unsigned line;
+};
+
+struct route {
+	struct prefix dst;
+	bool has_gateway;
+	union inet_addr gateway; /* same family as dst */
+	char dev[IF_NAMESIZE]; /* "" when not given */
+	unsigned line;
+};
+
+struct service {
+	char name[SERVICE_NAME_MAX + 1];
+	char *file; /* owned */
+	unsigned line; /* of its [Service] header */
+	struct allow *allows;
+	size_t n_allows;
+	struct route *routes;
+	size_t n_routes;
+	bool exclusive;
+	/*
+	 * mark_value is the service's number in confine's mark field, 1 to
+	 * mark_field_max() - 1 (the top value means "unconfined"); 0 until
+	 * plan_assign() picks one. table is the routing table, 0 likewise.
+	 */
+	uint32_t mark_value;
+	unsigned mark_line; /* 0 when Mark= was not given */
+	uint32_t table;
+	unsigned table_line;
+};
+
+struct plan {
+	uint32_t mark_mask;
+	char cgroup_parent[256]; /* relative to the cgroup2 root, no leading / */
+	struct service *services;
+	size_t n_services;
+};
+
+/* Filled on a policy error; msg starts "FILE:LINE: ". */
+struct policy_error {
+	char msg[512];
+};
+
+void plan_init(struct plan *plan);
+void plan_free(struct plan *plan);
+
+/*
+ * Parse one policy file and append its services to plan. Returns 0, or
+ * -EINVAL with err filled (a bad policy), or -errno when the file cannot be
+ * read (err filled too). Cross-service checks (duplicate names, marks,
+ * tables) run over everything parsed so far.
+ */
+int policy_parse_file(struct plan *plan, const char *path,
+		      struct policy_error *err);
+
+/* The service called name, or NULL. */
+struct service *plan_find(const struct plan *plan, const char *name);
+
+/* Values already taken by services installed outside this plan. */
+struct taken {
+	uint32_t *marks; /* mark values */
+	size_t n_marks;
+	uint32_t *tables;
+	size_t n_tables;
+};
+
+/*
+ * Give every service without Mark=/Table= a value: the lowest mark value not
+ * used in the plan or in taken, and TABLE_AUTO_BASE + that value. Returns
+ * -ENOSPC (err filled) when the mark field is full, -EEXIST (err filled)
+ * when an explicit value collides with taken.
+ */
+int plan_assign(struct plan *plan, const struct taken *taken,
+		struct policy_error *err);
+
+/* Number of distinct values in the mark field, e.g. 256 for 0xff000000. */
+uint32_t mark_field_size(uint32_t mask);
+/* The packet mark for a field value: value shifted into the mask. */
+uint32_t mark_of_value(uint32_t mask, uint32_t value);
+/* The field value reserved for packets of no service. */
+uint32_t unconfined_value(uint32_t mask);
+
+/* Text forms used in messages, the plan dump and status. */
+const char *l4proto_name(enum l4proto p);
+/* "10.0.0.0/8", "fd00::1" (no /len for a host prefix) */
+void prefix_format(const struct prefix *p, char *buf, size_t size);
+/* "udp 10.99.0.1:514", "tcp [fd00::1]:600-700", "icmp 10.0.0.0/8" */
+void allow_format(const struct allow *a, char *buf, size_t size);
+/* "10.99.0.1 via 10.99.0.254 dev eth0" */
+void route_format(const struct route *r, char *buf, size_t size);
+
+/* Print the plan as `confine check` shows it. */
+void plan_print(const struct plan *plan, FILE *out);
