@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * cgroup v2 through cgroupfs. libcgroup was tried for this and refused: see
+ * docs/design.md ("Why not libcgroup").
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kernel-helpers/cgroup.h"
+#include "kernel-helpers/cleanup.h"
+
+/* The kernfs file handle type that carries a cgroup's 64-bit id. */
+#define FILEID_KERNFS 0xfe
+
+/* Unescape mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] &&
+		    s[3]) {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+				      (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+int cgroup2_mount(char **mountpoint, struct failure *fail)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f) {
+		failure_set(fail, "read /proc/self/mountinfo");
+		return -errno;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		char root[PATH_MAX], mnt[PATH_MAX];
+		char *sep = strstr(line, " - ");
+		char fstype[32];
+
+		/* id parent major:minor root mountpoint ... - fstype ... */
+		if (!sep || sscanf(sep, " - %31s", fstype) != 1 ||
+		    strcmp(fstype, "cgroup2") != 0)
+			continue;
+		if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
+			continue;
+		unescape(mnt);
+		/* A bind mount of a subtree would give wrong levels. */
+		if (strcmp(root, "/") != 0)
+			continue;
+		*mountpoint = strdup(mnt);
+		return *mountpoint ? 0 : -ENOMEM;
+	}
+	failure_set(fail, "find the cgroup v2 hierarchy: no cgroup2 mount in "
+			  "/proc/self/mountinfo (mount it, e.g. on "
+			  "/sys/fs/cgroup/unified)");
+	return -ENOENT;
+}
+
+void cgroup_clear(struct cgroup *cg)
+{
+	free(cg->rel);
+	free(cg->path);
+	*cg = (struct cgroup){ 0 };
+}
+
+static uint32_t depth(const char *rel)
+{
+	uint32_t d = 0;
+
+	for (const char *p = rel; *p; p++)
+		if (*p != '/' && (p == rel || p[-1] == '/'))
+			d++;
+	return d;
+}
+
+static int cgroup_id(const char *path, uint64_t *id)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	int mount_id;
+
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) < 0)
+		return -errno;
+	if (h.fh.handle_bytes != sizeof(uint64_t))
+		return -EOPNOTSUPP;
+	memcpy(id, h.fh.f_handle, sizeof(*id));
+	return 0;
+}
+
+int cgroup_lookup(const char *mnt, const char *rel, struct cgroup *out,
+		  struct failure *fail)
+{
+	struct cgroup cg = { 0 };
+	int r;
+
+	if (asprintf(&cg.path, "%s%s", mnt, rel) < 0 ||
+	    !(cg.rel = strdup(rel))) {
+		cgroup_clear(&cg);
+		return -ENOMEM;
+	}
+	r = cgroup_id(cg.path, &cg.id);
+	if (r < 0) {
+		failure_set(fail, "read the id of cgroup %s", cg.path);
+		cgroup_clear(&cg);
+		return r;
+	}
+	/*
+	 * The kernel counts `socket cgroupv2 level` from the root of the
+	 * cgroup namespace of whoever adds the rule; confine runs in the
+	 * namespace whose root is this mount's root.
+	 */
+	cg.level = depth(rel);
+	*out = cg;
+	return 0;
+}
+
+int cgroup_ensure(const char *mnt, const char *rel, struct cgroup *out,
+		  struct failure *fail)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (asprintf(&path, "%s%s", mnt, rel) < 0)
+		return -ENOMEM;
+	for (char *p = path + strlen(mnt) + 1; p; p = strchr(p + 1, '/')) {
+		char saved = *p;
+
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			int r = -errno;
+
+			failure_set(fail, "create cgroup %s", path);
+			return r;
+		}
+		*p = saved;
+	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		failure_set(fail, "create cgroup %s", path);
+		return -errno;
+	}
+	return cgroup_lookup(mnt, rel, out, fail);
+}
+
+int cgroup_rel_of_id(const char *mnt, uint64_t id, char **rel)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h = { .fh.handle_bytes = sizeof(uint64_t),
+		.fh.handle_type = FILEID_KERNFS };
+	_cleanup_close_ int mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -1;
+	char proc[64], target[PATH_MAX];
+	size_t mlen = strlen(mnt);
+	ssize_t len;
+
+	if (mfd < 0)
+		return -errno;
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	len = readlink(proc, target, sizeof(target) - 1);
+	if (len < 0)
+		return -errno;
+	target[len] = '\0';
+	if (strncmp(target, mnt, mlen) != 0)
+		return -EXDEV;
+	*rel = strdup(target[mlen] ? target + mlen : "/");
+	return *rel ? 0 : -ENOMEM;
+}
+
+int cgroup_self(char **rel)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	if (!f)
+		return -errno;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		*rel = strdup(line + 3);
+		return *rel ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
+int cgroup_join(const struct cgroup *cg, struct failure *fail)
+{
+	_cleanup_free_ char *procs = NULL;
+	_cleanup_close_ int fd = -1;
+
+	if (asprintf(&procs, "%s/cgroup.procs", cg->path) < 0)
+		return -ENOMEM;
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	/* "0" is the writer itself. */
+	if (fd < 0 || write(fd, "0", 1) != 1) {
+		failure_set(fail, "move process %d into cgroup %s", getpid(),
+			    cg->path);
+		return -errno;
+	}
+	return 0;
+}
+
+int cgroup_pids(const char *path, pid_t **pids, size_t *n)
+{
+	_cleanup_free_ char *procs = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	pid_t *list = NULL;
+	size_t count = 0;
+	long pid;
+
+	if (asprintf(&procs, "%s/cgroup.procs", path) < 0)
+		return -ENOMEM;
+	f = fopen(procs, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		pid_t *grown = realloc(list, (count + 1) * sizeof(*grown));
+
+		if (!grown) {
+			free(list);
+			return -ENOMEM;
+		}
+		list = grown;
+		list[count++] = (pid_t)pid;
+	}
+	*pids = list;
+	*n = count;
+	return 0;
+}
+
+int cgroup_remove(const char *mnt, const char *rel, unsigned stop_depth,
+		  struct failure *fail)
+{
+	_cleanup_free_ char *path = NULL;
+	size_t mlen = strlen(mnt);
+
+	if (asprintf(&path, "%s%s", mnt, rel) < 0)
+		return -ENOMEM;
+	if (rmdir(path) < 0 && errno != ENOENT) {
+		int r = -errno;
+
+		failure_set(fail, "remove cgroup %s%s", path,
+			    r == -EBUSY ? " (processes are still in it)" : "");
+		return r;
+	}
+	/* Parents confine created go too, once nothing else is in them. */
+	for (;;) {
+		char *slash = strrchr(path + mlen, '/');
+
+		if (!slash || slash == path + mlen)
+			break;
+		*slash = '\0';
+		if (depth(path + mlen) <= stop_depth)
+			break;
+		if (rmdir(path) < 0)
+			break;
+	}
+	return 0;
+}

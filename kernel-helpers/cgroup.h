@@ -1,0 +1,44 @@
+#pragma once
+
+/*
+ * cgroup v2 on cgroupfs directly. Paths called "rel" are relative to the
+ * cgroup2 mount's root and start with "/" ("/confine/syslog"), as in
+ * /proc/PID/cgroup.
+ */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kernel-helpers/failure.h"
+
+/* The cgroup2 mount point, from /proc/self/mountinfo. */
+int cgroup2_mount(char **mountpoint, struct failure *fail);
+
+struct cgroup {
+	char *rel; /* "/confine/syslog" */
+	char *path; /* "/sys/fs/cgroup/unified/confine/syslog" */
+	uint64_t id;
+	uint32_t level; /* depth below the root of this cgroup namespace */
+};
+void cgroup_clear(struct cgroup *cg);
+
+/* Creates rel and its missing parents; fills *out. */
+int cgroup_ensure(const char *mnt, const char *rel, struct cgroup *out,
+		  struct failure *fail);
+/* Fills *out for an existing rel; -ENOENT when it does not exist. */
+int cgroup_lookup(const char *mnt, const char *rel, struct cgroup *out,
+		  struct failure *fail);
+/* The rel path of the cgroup with this id; -ESTALE/-ENOENT when gone. */
+int cgroup_rel_of_id(const char *mnt, uint64_t id, char **rel);
+/* The calling process's cgroup2 rel path, from /proc/self/cgroup. */
+int cgroup_self(char **rel);
+/* Moves the calling process into cg. */
+int cgroup_join(const struct cgroup *cg, struct failure *fail);
+/* The processes in cg (not its children). */
+int cgroup_pids(const char *path, pid_t **pids, size_t *n);
+/*
+ * Removes rel, then its parents up to (not including) stop_depth
+ * components while they are empty. -EBUSY when rel still has processes.
+ */
+int cgroup_remove(const char *mnt, const char *rel, unsigned stop_depth,
+		  struct failure *fail);
