@@ -132,29 +132,37 @@ int cgroup_lookup(const char *mnt, const char *rel, struct cgroup *out,
 }
 
 int cgroup_ensure(const char *mnt, const char *rel, struct cgroup *out,
-		  struct failure *fail)
+		  unsigned *created, struct failure *fail)
 {
 	_cleanup_free_ char *path = NULL;
+	unsigned made = 0;
+	int r;
 
 	if (asprintf(&path, "%s%s", mnt, rel) < 0)
 		return -ENOMEM;
-	for (char *p = path + strlen(mnt) + 1; p; p = strchr(p + 1, '/')) {
-		char saved = *p;
-
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			int r = -errno;
-
+	for (char *p = strchr(path + strlen(mnt) + 1, '/');; p = strchr(p + 1, '/')) {
+		if (p)
+			*p = '\0';
+		if (mkdir(path, 0755) == 0) {
+			made++;
+		} else if (errno != EEXIST) {
+			r = -errno;
 			failure_set(fail, "create cgroup %s", path);
+			cgroup_remove(mnt, rel, made, NULL);
 			return r;
 		}
-		*p = saved;
+		if (!p)
+			break;
+		*p = '/';
 	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-		failure_set(fail, "create cgroup %s", path);
-		return -errno;
+	r = cgroup_lookup(mnt, rel, out, fail);
+	if (r < 0) {
+		cgroup_remove(mnt, rel, made, NULL);
+		return r;
 	}
-	return cgroup_lookup(mnt, rel, out, fail);
+	if (created)
+		*created = made;
+	return 0;
 }
 
 int cgroup_rel_of_id(const char *mnt, uint64_t id, char **rel)
@@ -252,7 +260,7 @@ int cgroup_pids(const char *path, pid_t **pids, size_t *n)
 	return 0;
 }
 
-int cgroup_remove(const char *mnt, const char *rel, unsigned stop_depth,
+int cgroup_remove(const char *mnt, const char *rel, unsigned levels,
 		  struct failure *fail)
 {
 	_cleanup_free_ char *path = NULL;
@@ -260,24 +268,17 @@ int cgroup_remove(const char *mnt, const char *rel, unsigned stop_depth,
 
 	if (asprintf(&path, "%s%s", mnt, rel) < 0)
 		return -ENOMEM;
-	if (rmdir(path) < 0 && errno != ENOENT) {
-		int r = -errno;
+	for (unsigned i = 0; i < levels; i++) {
+		char *slash;
 
-		failure_set(fail, "remove cgroup %s%s", path,
-			    r == -EBUSY ? " (processes are still in it)" : "");
-		return r;
-	}
-	/* Parents confine created go too, once nothing else is in them. */
-	for (;;) {
-		char *slash = strrchr(path + mlen, '/');
-
+		if (rmdir(path) < 0) {
+			failure_set(fail, "remove cgroup %s", path);
+			return -errno;
+		}
+		slash = strrchr(path + mlen, '/');
 		if (!slash || slash == path + mlen)
 			break;
 		*slash = '\0';
-		if (depth(path + mlen) <= stop_depth)
-			break;
-		if (rmdir(path) < 0)
-			break;
 	}
 	return 0;
 }

@@ -22,9 +22,12 @@ struct cgroup {
 };
 void cgroup_clear(struct cgroup *cg);
 
-/* Creates rel and its missing parents; fills *out. */
+/*
+ * Creates rel and its missing parents; fills *out. *created (may be NULL)
+ * is how many trailing components of rel this call created, for undo.
+ */
 int cgroup_ensure(const char *mnt, const char *rel, struct cgroup *out,
-		  struct failure *fail);
+		  unsigned *created, struct failure *fail);
 /* Fills *out for an existing rel; -ENOENT when it does not exist. */
 int cgroup_lookup(const char *mnt, const char *rel, struct cgroup *out,
 		  struct failure *fail);
@@ -37,8 +40,8 @@ int cgroup_join(const struct cgroup *cg, struct failure *fail);
 /* The processes in cg (not its children). */
 int cgroup_pids(const char *path, pid_t **pids, size_t *n);
 /*
- * Removes rel, then its parents up to (not including) stop_depth
- * components while they are empty. -EBUSY when rel still has processes.
+ * Removes the (empty) cgroup rel and then levels - 1 of its parents;
+ * -EBUSY when processes are still in one.
  */
-int cgroup_remove(const char *mnt, const char *rel, unsigned stop_depth,
+int cgroup_remove(const char *mnt, const char *rel, unsigned levels,
 		  struct failure *fail);

@@ -40,7 +40,7 @@
 #define SET_EXCLUSIVE4 "exclusive_ip4"
 #define SET_EXCLUSIVE6 "exclusive_ip6"
 #define COUNTER_OTHERS "others_refused"
-#define COMMENT_TAG "confine service"
+#define COMMENT_TAG "confine"
 
 /* nftables' datatype numbers, so that `nft list` shows the sets' keys. */
 #define NFT_TYPE_VERDICT 1
@@ -1171,14 +1171,46 @@ static int add_level(uint32_t **levels, size_t *n, uint32_t level)
 	return 0;
 }
 
+/*
+ * A digest of everything in svc that shapes its chain, kept in the chain's
+ * comment so that `run` can tell an installed service from an edited one.
+ */
+static uint32_t service_digest(const struct service *svc, uint32_t mask)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	char line[256];
+
+	for (size_t i = 0; i <= svc->n_allows + svc->n_routes; i++) {
+		if (i < svc->n_allows)
+			allow_format(&svc->allows[i], line, sizeof(line));
+		else if (i < svc->n_allows + svc->n_routes)
+			route_format(&svc->routes[i - svc->n_allows], line,
+				     sizeof(line));
+		else
+			snprintf(line, sizeof(line), "%" PRIx32 " %" PRIx32
+				 " %" PRIu32 " %d", mask, svc->mark_value,
+				 svc->table, svc->exclusive);
+		for (const char *c = line; *c; c++)
+			h = (h ^ (uint8_t)*c) * 16777619u;
+		h = (h ^ '\n') * 16777619u;
+	}
+	return h;
+}
+
 static void format_comment(const struct service *svc, uint32_t mask,
 			   char *buf, size_t size)
 {
 	snprintf(buf, size,
 		 COMMENT_TAG " %s mark=0x%" PRIx32 " mask=0x%08" PRIx32
-			     " table=%" PRIu32 " exclusive=%s",
+			     " table=%" PRIu32 " exclusive=%s digest=%08" PRIx32,
 		 svc->name, svc->mark_value, mask, svc->table,
-		 svc->exclusive ? "yes" : "no");
+		 svc->exclusive ? "yes" : "no", service_digest(svc, mask));
+}
+
+bool nft_service_current(const struct nft_service *installed,
+			 const struct service *svc, uint32_t mask)
+{
+	return installed->digest == service_digest(svc, mask);
 }
 
 int nft_apply(struct nft *n, const struct plan *plan,
@@ -1519,11 +1551,12 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	*svc = (struct nft_service){ 0 };
 	matched = sscanf(comment,
 			 COMMENT_TAG " %48s mark=0x%" SCNx32 " mask=0x%" SCNx32
-				     " table=%" SCNu32 " exclusive=%3s",
+				     " table=%" SCNu32 " exclusive=%3s digest=%"
+				     SCNx32,
 			 svc->name, &svc->mark_value, &s->mark_mask,
-			 &svc->table, exclusive);
+			 &svc->table, exclusive, &svc->digest);
 	/* A chain of this prefix whose comment is not ours is not a service. */
-	if (matched != 5)
+	if (matched != 6)
 		return MNL_CB_OK;
 	svc->exclusive = strcmp(exclusive, "yes") == 0;
 	s->n_services++;

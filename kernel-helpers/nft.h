@@ -49,6 +49,7 @@ struct nft_service {
 	uint32_t mark_value;
 	uint32_t table;
 	bool exclusive;
+	uint32_t digest; /* of the policy it was installed from */
 	struct nft_cgroup *cgroups;
 	size_t n_cgroups;
 	uint64_t allowed_packets, refused_packets;
@@ -77,6 +78,10 @@ int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail);
 void nft_state_free(struct nft_state *s);
 const struct nft_service *nft_state_find(const struct nft_state *s,
 					 const char *name);
+
+/* Whether installed was installed from exactly this svc and mask. */
+bool nft_service_current(const struct nft_service *installed,
+			 const struct service *svc, uint32_t mask);
 
 /* The cgroups to map to one service of the plan. */
 struct nft_service_cgroups {

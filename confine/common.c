@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "confine/common.h"
+#include "kernel-helpers/cleanup.h"
+#include "kernel-helpers/netns.h"
+
+void report(int err, const struct failure *f)
+{
+	fprintf(stderr, "confine: cannot %s: %s", f->object, strerror(-err));
+	if (f->kernel_msg[0])
+		fprintf(stderr, " (kernel: %s)", f->kernel_msg);
+	fputc('\n', stderr);
+	/*
+	 * The kernel answers a rule with an expression it does not know with
+	 * ENOENT (no such expression type) or EOPNOTSUPP: name the feature.
+	 */
+	if ((err == -ENOENT || err == -EOPNOTSUPP) &&
+	    strstr(f->object, "socket cgroupv2"))
+		fprintf(stderr, "confine: this kernel lacks nf_tables "
+				"`socket cgroupv2` matching in output route "
+				"chains (Linux 5.13 or later, "
+				"CONFIG_NFT_SOCKET)\n");
+	else if (err == -EPERM)
+		fprintf(stderr, "confine: this needs root (CAP_NET_ADMIN and "
+				"write access to cgroupfs)\n");
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("confine: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int load_plan(struct plan *plan, char *const *files, int n_files)
+{
+	struct policy_error err;
+
+	plan_init(plan);
+	for (int i = 0; i < n_files; i++) {
+		if (policy_parse_file(plan, files[i], &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			plan_free(plan);
+			return EXIT_POLICY;
+		}
+	}
+	if (plan->n_services == 0) {
+		fprintf(stderr, "confine: no [Service] in %s%s\n", files[0],
+			n_files > 1 ? " and the other files" : "");
+		plan_free(plan);
+		return EXIT_POLICY;
+	}
+	return 0;
+}
+
+int session_open(struct session *s, const char *netns)
+{
+	struct failure f = { 0 };
+	int r;
+
+	*s = (struct session){ 0 };
+	/* cgroupfs does not depend on the network namespace: find it first. */
+	r = cgroup2_mount(&s->cgroup_mnt, &f);
+	if (r < 0)
+		goto fail;
+	if (netns) {
+		r = netns_enter(netns, &f);
+		if (r < 0)
+			goto fail;
+	}
+	r = nft_open(&s->nft, &f);
+	if (r < 0)
+		goto fail;
+	r = rtnl_open(&s->rtnl, &f);
+	if (r < 0)
+		goto fail;
+	r = nft_read_state(s->nft, &s->installed, &f);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	report(r, &f);
+	session_close(s);
+	return EXIT_FAILED;
+}
+
+void session_close(struct session *s)
+{
+	nft_state_free(&s->installed);
+	nft_close(s->nft);
+	rtnl_close(s->rtnl);
+	free(s->cgroup_mnt);
+	*s = (struct session){ 0 };
+}
+
+int session_refresh(struct session *s)
+{
+	struct failure f = { 0 };
+	int r;
+
+	nft_state_free(&s->installed);
+	r = nft_read_state(s->nft, &s->installed, &f);
+	if (r < 0) {
+		report(r, &f);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+char *service_cgroup_rel(const struct plan *plan, const struct service *svc)
+{
+	char *rel;
+
+	if (asprintf(&rel, "/%s/%s", plan->cgroup_parent, svc->name) < 0)
+		return NULL;
+	return rel;
+}
+
+int assign_plan(struct session *s, struct plan *plan)
+{
+	_cleanup_free_ uint32_t *marks = NULL, *tables = NULL;
+	const struct nft_state *in = &s->installed;
+	struct taken taken = { 0 };
+	struct policy_error err;
+	size_t others = 0;
+
+	marks = calloc(in->n_services + 1, sizeof(*marks));
+	tables = calloc(in->n_services + 1, sizeof(*tables));
+	if (!marks || !tables)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->n_services; i++) {
+		const struct nft_service *is = &in->services[i];
+		struct service *svc = plan_find(plan, is->name);
+
+		if (!svc) {
+			marks[taken.n_marks++] = is->mark_value;
+			tables[taken.n_tables++] = is->table;
+			others++;
+			continue;
+		}
+		/* An installed service keeps its automatic values. */
+		if (!svc->mark_line)
+			svc->mark_value = is->mark_value;
+		if (!svc->table_line)
+			svc->table = is->table;
+	}
+	if (others && in->mark_mask && in->mark_mask != plan->mark_mask) {
+		fprintf(stderr,
+			"confine: %s: MarkMask=0x%08x differs from the mask "
+			"0x%08x that installed services use; remove them "
+			"first or use the same mask\n",
+			plan->services[0].file, plan->mark_mask, in->mark_mask);
+		return EXIT_POLICY;
+	}
+	/* A kept value may not fit a changed mask: pick a new one then. */
+	for (size_t i = 0; i < plan->n_services; i++) {
+		struct service *svc = &plan->services[i];
+
+		if (!svc->mark_line &&
+		    svc->mark_value >= mark_field_size(plan->mark_mask)) {
+			svc->mark_value = 0;
+			if (!svc->table_line)
+				svc->table = 0;
+		}
+	}
+	taken.marks = marks;
+	taken.tables = tables;
+	if (plan_assign(plan, &taken, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_POLICY;
+	}
+	return 0;
+}
+
+/* Cgroups created by this call, removed again if it fails. */
+struct created {
+	struct {
+		char *rel;
+		unsigned levels;
+	} *list;
+	size_t n;
+};
+
+static int ensure_cgroup(struct session *s, const char *rel, struct cgroup *cg,
+			 struct created *c, struct failure *f)
+{
+	unsigned levels = 0;
+	void *grown;
+	int r;
+
+	grown = realloc(c->list, (c->n + 1) * sizeof(*c->list));
+	if (!grown)
+		return -ENOMEM;
+	c->list = grown;
+	r = cgroup_ensure(s->cgroup_mnt, rel, cg, &levels, f);
+	if (r < 0 || !levels)
+		return r;
+	c->list[c->n].rel = strdup(rel);
+	if (!c->list[c->n].rel) {
+		cgroup_remove(s->cgroup_mnt, rel, levels, NULL);
+		return -ENOMEM;
+	}
+	c->list[c->n++].levels = levels;
+	return 0;
+}
+
+static void created_undo(struct session *s, struct created *c)
+{
+	for (size_t i = c->n; i-- > 0;)
+		cgroup_remove(s->cgroup_mnt, c->list[i].rel, c->list[i].levels,
+			      NULL);
+}
+
+static void created_free(struct created *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->list[i].rel);
+	free(c->list);
+}
+
+/*
+ * The cgroups to map to svc: its own, any other that an earlier `run`
+ * mapped and that still exists (a systemd unit's leaf), and extra.
+ */
+static int service_cgroups(struct session *s, const struct service *svc,
+			   const struct cgroup *own, const struct cgroup *extra,
+			   struct nft_service_cgroups *out)
+{
+	const struct nft_service *is = nft_state_find(&s->installed, svc->name);
+	size_t max = 2 + (is ? is->n_cgroups : 0), n = 0;
+	struct nft_cgroup *list = calloc(max, sizeof(*list));
+
+	if (!list)
+		return -ENOMEM;
+	list[n++] = (struct nft_cgroup){ own->id, own->level };
+	if (extra && extra->id != own->id)
+		list[n++] = (struct nft_cgroup){ extra->id, extra->level };
+	for (size_t i = 0; is && i < is->n_cgroups; i++) {
+		_cleanup_free_ char *rel = NULL;
+		bool dup = false;
+
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = list[j].id == is->cgroups[i].id;
+		/* Ids are never reused, so a gone cgroup's entry just goes. */
+		if (dup || cgroup_rel_of_id(s->cgroup_mnt, is->cgroups[i].id,
+					    &rel) < 0)
+			continue;
+		list[n++] = is->cgroups[i];
+	}
+	*out = (struct nft_service_cgroups){ svc, list, n };
+	return 0;
+}
+
+int apply_plan(struct session *s, struct plan *plan,
+	       const struct cgroup *extra)
+{
+	struct nft_service_cgroups *maps = NULL;
+	struct cgroup *own = NULL;
+	struct created created = { 0 };
+	struct rtnl_undo *undo = NULL;
+	struct failure f = { 0 };
+	int r, ret = EXIT_FAILED;
+
+	r = assign_plan(s, plan);
+	if (r)
+		return r > 0 ? r : EXIT_FAILED;
+
+	maps = calloc(plan->n_services, sizeof(*maps));
+	own = calloc(plan->n_services, sizeof(*own));
+	undo = rtnl_undo_new();
+	if (!maps || !own || !undo) {
+		r = -ENOMEM;
+		snprintf(f.object, sizeof(f.object), "apply the policy");
+		goto fail;
+	}
+	for (size_t i = 0; i < plan->n_services; i++) {
+		_cleanup_free_ char *rel =
+			service_cgroup_rel(plan, &plan->services[i]);
+
+		if (!rel) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		r = ensure_cgroup(s, rel, &own[i], &created, &f);
+		if (r < 0)
+			goto fail;
+		r = service_cgroups(s, &plan->services[i], &own[i],
+				    i == 0 ? extra : NULL, &maps[i]);
+		if (r < 0)
+			goto fail;
+	}
+	/*
+	 * Routing first: until the nf_tables commit marks anything, the new
+	 * rules and routes match no packet, so a failure in between leaves
+	 * traffic exactly as it was.
+	 */
+	for (size_t i = 0; i < plan->n_services; i++) {
+		r = rtnl_service_install(s->rtnl, plan->mark_mask,
+					 &plan->services[i], undo, &f);
+		if (r < 0)
+			goto fail;
+	}
+	r = nft_apply(s->nft, plan, maps, &s->installed, &f);
+	if (r < 0)
+		goto fail;
+
+	/* Committed. What the new policy no longer wants goes now. */
+	ret = 0;
+	for (size_t i = 0; i < plan->n_services; i++) {
+		const struct service *svc = &plan->services[i];
+		const struct nft_service *is =
+			nft_state_find(&s->installed, svc->name);
+
+		r = rtnl_service_prune(s->rtnl, plan->mark_mask, svc, &f);
+		if (r == 0 && is && is->table != svc->table)
+			r = rtnl_service_remove(s->rtnl, is->table, &f);
+		if (r < 0) {
+			report(r, &f);
+			ret = EXIT_FAILED;
+		}
+	}
+	goto out;
+fail:
+	report(r, &f);
+	rtnl_undo_run(s->rtnl, undo);
+	created_undo(s, &created);
+out:
+	for (size_t i = 0; maps && i < plan->n_services; i++)
+		free(maps[i].cgroups);
+	for (size_t i = 0; own && i < plan->n_services; i++)
+		cgroup_clear(&own[i]);
+	free(maps);
+	free(own);
+	rtnl_undo_free(undo);
+	created_free(&created);
+	if (ret == 0)
+		ret = session_refresh(s);
+	return ret;
+}

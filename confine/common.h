@@ -1,0 +1,59 @@
+#pragma once
+
+/*
+ * What the subcommands share: loading policies, the kernel session, the
+ * apply sequence (used by both `apply` and `run`), and reporting a failure
+ * once, with its object and cause.
+ */
+
+#include <stdbool.h>
+
+#include "kernel-helpers/cgroup.h"
+#include "kernel-helpers/failure.h"
+#include "kernel-helpers/nft.h"
+#include "kernel-helpers/rtnl.h"
+#include "policy/plan.h"
+
+#define EXIT_FAILED 1
+#define EXIT_POLICY 2 /* bad policy or bad usage */
+
+/* Prints "confine: cannot OBJECT: CAUSE (kernel: MSG)" and a hint. */
+void report(int err, const struct failure *f);
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses files into plan; on error prints it and returns EXIT_POLICY. */
+int load_plan(struct plan *plan, char *const *files, int n_files);
+
+struct session {
+	struct nft *nft;
+	struct rtnl *rtnl;
+	char *cgroup_mnt;
+	struct nft_state installed;
+};
+
+/*
+ * Enters netns (when not NULL), opens the netlink sockets, finds cgroup2
+ * and reads confine's installed state. Reports and returns EXIT_FAILED on
+ * failure.
+ */
+int session_open(struct session *s, const char *netns);
+void session_close(struct session *s);
+/* Re-reads the installed state after a change. */
+int session_refresh(struct session *s);
+
+/* <cgroup2>/<CgroupParent>/<name>, as a rel path. */
+char *service_cgroup_rel(const struct plan *plan, const struct service *svc);
+
+/*
+ * Completes plan's automatic marks and tables (an installed service keeps
+ * the values it has), then installs every service of the plan: cgroups,
+ * ip rules and routes, and the nf_tables batch. extra (may be NULL) is one
+ * more cgroup to map to plan->services[0]. On failure, everything this
+ * call added is removed again, the failure is reported, and EXIT_FAILED
+ * or EXIT_POLICY is returned.
+ */
+int apply_plan(struct session *s, struct plan *plan,
+	       const struct cgroup *extra);
+
+/* Fills the automatic values only (as apply_plan does first). */
+int assign_plan(struct session *s, struct plan *plan);

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * confine run: put the calling process into its service's cgroup, with the
+ * service's state in force, and exec the program in place, so that it keeps
+ * the PID, environment and file descriptors it was started with (systemd's
+ * main PID, notify socket and passed sockets included).
+ *
+ * Everything that can fail happens before the exec, in this process, and
+ * the exec happens only once confinement is proven in force for the cgroup.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "confine/commands.h"
+#include "confine/common.h"
+#include "kernel-helpers/cleanup.h"
+
+#define PROBE_PORT 9 /* discard */
+
+static bool prefix_contains(const struct prefix *p, int family,
+			    const union inet_addr *a)
+{
+	size_t bits = p->len;
+
+	if (p->family != family)
+		return false;
+	for (size_t i = 0; i < bits / 8; i++)
+		if (p->addr.bytes[i] != a->bytes[i])
+			return false;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+
+		if ((p->addr.bytes[bits / 8] & mask) != (a->bytes[bits / 8] & mask))
+			return false;
+	}
+	return true;
+}
+
+static bool allowed(const struct service *svc, int family,
+		    const union inet_addr *a, enum l4proto proto, uint16_t port)
+{
+	for (size_t i = 0; i < svc->n_allows; i++) {
+		const struct allow *al = &svc->allows[i];
+
+		if ((al->proto == L4_ANY || al->proto == proto) &&
+		    prefix_contains(&al->dst, family, a) &&
+		    (!al->port_min ||
+		     (port >= al->port_min && port <= al->port_max)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Proves that a socket created in cg is the service's: a UDP datagram to a
+ * loopback address the service may not reach must be refused by the
+ * service's chain (sendto fails with EPERM). Without confinement it would
+ * go to a local port and nowhere else. Returns 0, or -errno with reason.
+ */
+static int probe(const struct cgroup *cg, const struct service *svc,
+		 char *reason, size_t size)
+{
+	static const struct {
+		int family;
+		const char *addr;
+	} candidates[] = {
+		{ AF_INET, "127.255.255.254" },
+		{ AF_INET6, "::1" },
+	};
+	union inet_addr a;
+	int family = 0, status;
+	pid_t pid;
+
+	for (size_t i = 0; i < 2 && !family; i++) {
+		inet_pton(candidates[i].family, candidates[i].addr, &a);
+		if (!allowed(svc, candidates[i].family, &a, L4_UDP, PROBE_PORT))
+			family = candidates[i].family;
+	}
+	if (!family)
+		return 0; /* everything probed is allowed; nothing to prove */
+
+	pid = fork();
+	if (pid < 0) {
+		snprintf(reason, size, "cannot fork the probe: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		struct sockaddr_storage ss = { .ss_family = family };
+		socklen_t len;
+		int fd;
+
+		if (cgroup_join(cg, NULL) < 0)
+			_exit(100);
+		if (family == AF_INET) {
+			struct sockaddr_in *sin = (void *)&ss;
+
+			sin->sin_port = htons(PROBE_PORT);
+			memcpy(&sin->sin_addr, &a.v4, sizeof(a.v4));
+			len = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (void *)&ss;
+
+			sin6->sin6_port = htons(PROBE_PORT);
+			memcpy(&sin6->sin6_addr, &a.v6, sizeof(a.v6));
+			len = sizeof(*sin6);
+		}
+		fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			_exit(101);
+		if (sendto(fd, "", 0, 0, (struct sockaddr *)&ss, len) == 0)
+			_exit(102);
+		_exit(errno == EPERM ? 0 : (errno & 0x7f) + 110);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status)) {
+		snprintf(reason, size, "the probe process failed");
+		return -ECHILD;
+	}
+	switch (WEXITSTATUS(status)) {
+	case 0:
+		return 0;
+	case 100:
+		snprintf(reason, size, "the probe could not join cgroup %s",
+			 cg->path);
+		return -EPERM;
+	case 101:
+		snprintf(reason, size, "the probe could not create a socket");
+		return -EIO;
+	case 102:
+		snprintf(reason, size,
+			 "a probe socket in cgroup %s sent a datagram to %s "
+			 "port %d, which the policy refuses: its packets are "
+			 "not the service's",
+			 cg->path, family == AF_INET ? "127.255.255.254" : "::1",
+			 PROBE_PORT);
+		return -EACCES;
+	default:
+		snprintf(reason, size,
+			 "a probe socket in cgroup %s got \"%s\" instead of "
+			 "being refused (is the loopback interface up?)",
+			 cg->path, strerror(WEXITSTATUS(status) - 110));
+		return -EIO;
+	}
+}
+
+/* Returns 0 when svc is in force for cg, or -errno with reason filled. */
+static int verify(struct session *s, const struct plan *plan,
+		  const struct service *svc, const struct cgroup *cg,
+		  char *reason, size_t size)
+{
+	const struct nft_service *is = nft_state_find(&s->installed, svc->name);
+	uint32_t mark = mark_of_value(plan->mark_mask, svc->mark_value);
+	struct rtnl_service_state st;
+	struct failure f = { 0 };
+	bool mapped = false;
+	int r;
+
+	if (!is) {
+		snprintf(reason, size, "service %s is not installed",
+			 svc->name);
+		return -ENOENT;
+	}
+	if (!nft_service_current(is, svc, plan->mark_mask)) {
+		snprintf(reason, size,
+			 "the installed rules of service %s differ from %s",
+			 svc->name, svc->file);
+		return -ESTALE;
+	}
+	for (size_t i = 0; i < is->n_cgroups && !mapped; i++)
+		mapped = is->cgroups[i].id == cg->id;
+	if (!mapped) {
+		snprintf(reason, size,
+			 "cgroup %s (id %llu) is not in confine's cgroup map",
+			 cg->path, (unsigned long long)cg->id);
+		return -ENOENT;
+	}
+	r = rtnl_service_check(s->rtnl, mark, plan->mark_mask, svc->table, svc,
+			       &st, &f);
+	if (r < 0) {
+		snprintf(reason, size, "cannot %s: %s", f.object, strerror(-r));
+		return r;
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		const char *v = fam ? "IPv6" : "IPv4";
+
+		if (!st.rule[fam]) {
+			snprintf(reason, size,
+				 "the %s rule fwmark 0x%x/0x%x lookup %u is "
+				 "missing",
+				 v, mark, plan->mark_mask, svc->table);
+			return -ENOENT;
+		}
+		if (!st.unreachable[fam]) {
+			snprintf(reason, size,
+				 "the %s unreachable default route in table "
+				 "%u is missing",
+				 v, svc->table);
+			return -ENOENT;
+		}
+	}
+	if (st.routes_missing) {
+		snprintf(reason, size, "%zu route(s) of table %u are missing",
+			 st.routes_missing, svc->table);
+		return -ENOENT;
+	}
+	return probe(cg, svc, reason, size);
+}
+
+/*
+ * The classic recipe's "set a default gateway" note: the first route
+ * lookup uses the main table because the mark is set only later, in the
+ * output hook. A destination the main table cannot reach fails there with
+ * ENETUNREACH, before confine sees the packet.
+ */
+static void warn_unrouted(struct session *s, const struct service *svc)
+{
+	for (size_t i = 0; i < svc->n_allows; i++) {
+		const struct allow *a = &svc->allows[i];
+		struct route_lookup rl;
+		bool routed = false;
+		char dst[64];
+
+		for (size_t j = 0; j < svc->n_routes && !routed; j++)
+			routed = prefix_contains(&svc->routes[j].dst,
+						 a->dst.family, &a->dst.addr);
+		if (rtnl_route_lookup(s->rtnl, a->dst.family, &a->dst.addr, 0,
+				      &rl, NULL) == 0 &&
+		    (rl.type == RTN_UNICAST || rl.type == RTN_LOCAL))
+			continue;
+		prefix_format(&a->dst, dst, sizeof(dst));
+		warn("service %s: the main table has no route to %s; the "
+		     "kernel looks a route up before confine marks the "
+		     "packet, so connecting there fails with \"Network is "
+		     "unreachable\"%s (add a route or a default gateway to "
+		     "the main table)",
+		     svc->name, dst,
+		     routed ? " even though Route= covers it" : "");
+	}
+}
+
+/*
+ * Under a systemd unit the program must stay inside the unit's cgroup, or
+ * systemd loses track of its main PID: use a leaf below the unit's cgroup
+ * (the unit needs Delegate=yes). Elsewhere, the standalone cgroup.
+ */
+static int pick_cgroup(struct session *s, const struct plan *plan,
+		       const struct service *svc, struct cgroup *cg,
+		       bool *in_unit)
+{
+	_cleanup_free_ char *self = NULL, *rel = NULL;
+	struct failure f = { 0 };
+	const char *unit_suffix = ".service";
+	size_t len;
+	int r;
+
+	*in_unit = false;
+	if (getenv("INVOCATION_ID") && cgroup_self(&self) == 0 &&
+	    (len = strlen(self)) > strlen(unit_suffix) &&
+	    strcmp(self + len - strlen(unit_suffix), unit_suffix) == 0) {
+		*in_unit = true;
+		if (asprintf(&rel, "%s/confine-%s", self, svc->name) < 0)
+			return -ENOMEM;
+		r = cgroup_ensure(s->cgroup_mnt, rel, cg, NULL, &f);
+		if (r < 0) {
+			report(r, &f);
+			if (r == -EACCES || r == -EPERM)
+				fprintf(stderr, "confine: give the unit "
+						"Delegate=yes\n");
+		}
+		return r;
+	}
+	rel = service_cgroup_rel(plan, svc);
+	if (!rel)
+		return -ENOMEM;
+	r = cgroup_ensure(s->cgroup_mnt, rel, cg, NULL, &f);
+	if (r < 0)
+		report(r, &f);
+	return r;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "netns", required_argument, NULL, 'n' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "service", required_argument, NULL, 's' },
+		{ 0 },
+	};
+	const char *netns = NULL, *file = NULL, *name = NULL;
+	struct cgroup cg = { 0 };
+	struct service *svc;
+	struct session s;
+	struct plan plan, one;
+	char reason[512];
+	bool in_unit;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+p:s:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			netns = optarg;
+			break;
+		case 'p':
+			file = optarg;
+			break;
+		case 's':
+			name = optarg;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (!file || optind >= argc)
+		goto usage;
+
+	r = load_plan(&plan, (char *const[]){ (char *)file }, 1);
+	if (r)
+		return r;
+	if (name) {
+		svc = plan_find(&plan, name);
+		if (!svc) {
+			fprintf(stderr, "confine: %s has no service named %s\n",
+				file, name);
+			plan_free(&plan);
+			return EXIT_POLICY;
+		}
+	} else if (plan.n_services == 1) {
+		svc = &plan.services[0];
+	} else {
+		fprintf(stderr, "confine: %s holds %zu services; choose one "
+				"with -s NAME\n",
+			file, plan.n_services);
+		plan_free(&plan);
+		return EXIT_POLICY;
+	}
+	/* Only this service is applied; the file's others are left alone. */
+	one = plan;
+	one.services = svc;
+	one.n_services = 1;
+
+	r = session_open(&s, netns);
+	if (r)
+		goto out_plan;
+	r = assign_plan(&s, &one);
+	if (r) {
+		r = r > 0 ? r : EXIT_FAILED;
+		goto out;
+	}
+	r = pick_cgroup(&s, &one, svc, &cg, &in_unit);
+	if (r < 0) {
+		r = EXIT_FAILED;
+		goto out;
+	}
+	if (verify(&s, &one, svc, &cg, reason, sizeof(reason)) < 0) {
+		r = apply_plan(&s, &one, &cg);
+		if (r)
+			goto out;
+		if (verify(&s, &one, svc, &cg, reason, sizeof(reason)) < 0) {
+			fprintf(stderr,
+				"confine: refusing to start %s: confinement "
+				"of service %s is not in force: %s\n",
+				argv[optind], svc->name, reason);
+			r = EXIT_FAILED;
+			goto out;
+		}
+	}
+	warn_unrouted(&s, svc);
+
+	r = cgroup_join(&cg, &(struct failure){ 0 });
+	if (r < 0) {
+		fprintf(stderr, "confine: cannot move process %d into cgroup "
+				"%s: %s\n",
+			getpid(), cg.path, strerror(-r));
+		r = EXIT_FAILED;
+		goto out;
+	}
+	session_close(&s);
+	cgroup_clear(&cg);
+	plan_free(&plan);
+	execvp(argv[optind], argv + optind);
+	fprintf(stderr, "confine: cannot execute %s: %s\n", argv[optind],
+		strerror(errno));
+	return EXIT_FAILED;
+out:
+	cgroup_clear(&cg);
+	session_close(&s);
+out_plan:
+	plan_free(&plan);
+	return r;
+usage:
+	fprintf(stderr, "Usage: confine run [--netns NS] -p FILE [-s NAME] "
+			"-- CMD [ARG...]\n");
+	return EXIT_POLICY;
+}
