@@ -49,6 +49,7 @@
 #define NFT_TYPE_INET_PROTOCOL 12
 #define NFT_TYPE_CGROUPV2 46
 #define NFT_TYPE_BITS 6
+#define NFT_BYTEORDER_HOST 1
 
 /* From the kernel's internal headers, stable ABI values. */
 #define NF_IP_PRI_MANGLE (-150)
@@ -774,6 +775,9 @@ static void batch_set_msg(struct batch *bt, uint16_t type,
 {
 	struct nlmsghdr *nlh;
 
+	/* The kernel wants a batch-unique id on every new set. */
+	if (type == NFT_MSG_NEWSET)
+		nftnl_set_set_u32(s, NFTNL_SET_ID, bt->seq);
 	nlh = batch_msg(bt, type, type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0,
 			"%s set inet " NFT_TABLE_NAME " %s",
 			type == NFT_MSG_NEWSET ? "add" : "delete",
@@ -791,6 +795,7 @@ static void cgroup_map_name(uint32_t level, char *buf, size_t size)
 
 static void batch_cgroup_map(struct batch *bt, uint16_t type, uint32_t level)
 {
+	_cleanup_(nftnl_udata_buf_freep) struct nftnl_udata_buf *ud = NULL;
 	_cleanup_(nftnl_set_freep) struct nftnl_set *s = NULL;
 	char name[64];
 
@@ -806,6 +811,19 @@ static void batch_cgroup_map(struct batch *bt, uint16_t type, uint32_t level)
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, sizeof(uint64_t));
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+		/*
+		 * The kernel compares raw bytes in host order; this note only
+		 * makes `nft list` print the ids as /proc and bpftool do.
+		 */
+		ud = nftnl_udata_buf_alloc(16);
+		if (!ud || !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER,
+						NFT_BYTEORDER_HOST)) {
+			bt->oom = -ENOMEM;
+			return;
+		}
+		nftnl_set_set_data(s, NFTNL_SET_USERDATA,
+				   nftnl_udata_buf_data(ud),
+				   nftnl_udata_buf_len(ud));
 	}
 	batch_set_msg(bt, type, s);
 }
