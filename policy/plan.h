@@ -68,8 +68,9 @@ struct service {
 	bool exclusive;
 	/*
 	 * mark_value is the service's number in confine's mark field, 1 to
-	 * mark_field_max() - 1 (the top value means "unconfined"); 0 until
-	 * plan_assign() picks one. table is the routing table, 0 likewise.
+	 * mark_field_size() - 1 (0 means "unconfined": every packet of no
+	 * service leaves with the field cleared); 0 until plan_assign() picks
+	 * one. table is the routing table, 0 likewise.
 	 */
 	uint32_t mark_value;
 	unsigned mark_line; /* 0 when Mark= was not given */
@@ -125,8 +126,6 @@ int plan_assign(struct plan *plan, const struct taken *taken,
 uint32_t mark_field_size(uint32_t mask);
 /* The packet mark for a field value: value shifted into the mask. */
 uint32_t mark_of_value(uint32_t mask, uint32_t value);
-/* The field value reserved for packets of no service. */
-uint32_t unconfined_value(uint32_t mask);
 
 /* Text forms used in messages, the plan dump and status. */
 const char *l4proto_name(enum l4proto p);

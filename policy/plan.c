@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The plan: completing automatic values, and the text forms shared by
+ * `confine check`, messages and status.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "policy/plan.h"
+
+void plan_init(struct plan *plan)
+{
+	*plan = (struct plan){ .mark_mask = DEFAULT_MARK_MASK };
+	snprintf(plan->cgroup_parent, sizeof(plan->cgroup_parent), "%s",
+		 DEFAULT_CGROUP_PARENT);
+}
+
+void plan_free(struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n_services; i++) {
+		free(plan->services[i].file);
+		free(plan->services[i].allows);
+		free(plan->services[i].routes);
+	}
+	free(plan->services);
+	plan_init(plan);
+}
+
+struct service *plan_find(const struct plan *plan, const char *name)
+{
+	for (size_t i = 0; i < plan->n_services; i++)
+		if (strcmp(plan->services[i].name, name) == 0)
+			return &plan->services[i];
+	return NULL;
+}
+
+uint32_t mark_field_size(uint32_t mask)
+{
+	return mask ? (mask >> __builtin_ctz(mask)) + 1 : 0;
+}
+
+uint32_t mark_of_value(uint32_t mask, uint32_t value)
+{
+	return mask ? value << __builtin_ctz(mask) : 0;
+}
+
+static bool listed(const uint32_t *list, size_t n, uint32_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == v)
+			return true;
+	return false;
+}
+
+/* Whether another service of the plan has mark value v or table t. */
+static bool plan_uses(const struct plan *plan, const struct service *self,
+		      uint32_t v, uint32_t t)
+{
+	for (size_t i = 0; i < plan->n_services; i++) {
+		const struct service *o = &plan->services[i];
+
+		if (o == self)
+			continue;
+		if ((v && o->mark_value == v) || (t && o->table == t))
+			return true;
+	}
+	return false;
+}
+
+int plan_assign(struct plan *plan, const struct taken *taken,
+		struct policy_error *err)
+{
+	uint32_t size = mark_field_size(plan->mark_mask);
+
+	/* Explicit values first, so automatic ones can step around them. */
+	for (size_t i = 0; i < plan->n_services; i++) {
+		struct service *svc = &plan->services[i];
+
+		if (svc->mark_value &&
+		    listed(taken->marks, taken->n_marks, svc->mark_value)) {
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:%u: Mark=0x%x of service %s is used by "
+				 "another installed service; choose another",
+				 svc->file, svc->mark_line ? svc->mark_line :
+							     svc->line,
+				 svc->mark_value, svc->name);
+			return -EEXIST;
+		}
+		if (svc->table && listed(taken->tables, taken->n_tables,
+					 svc->table)) {
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:%u: Table=%u of service %s is used by "
+				 "another installed service; choose another",
+				 svc->file, svc->table_line ? svc->table_line :
+							      svc->line,
+				 svc->table, svc->name);
+			return -EEXIST;
+		}
+	}
+	for (size_t i = 0; i < plan->n_services; i++) {
+		struct service *svc = &plan->services[i];
+		uint32_t v;
+
+		if (svc->mark_value && svc->table)
+			continue;
+		if (svc->mark_value) {
+			/* Mark given, table automatic. */
+			svc->table = TABLE_AUTO_BASE + svc->mark_value;
+			continue;
+		}
+		for (v = 1; v < size; v++) {
+			uint32_t t = svc->table ? 0 : TABLE_AUTO_BASE + v;
+
+			if (listed(taken->marks, taken->n_marks, v) ||
+			    (t && listed(taken->tables, taken->n_tables, t)) ||
+			    plan_uses(plan, svc, v, t))
+				continue;
+			break;
+		}
+		if (v >= size) {
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:%u: no free mark value for service %s: "
+				 "MarkMask=0x%08x has room for %u services",
+				 svc->file, svc->line, svc->name,
+				 plan->mark_mask, size - 1);
+			return -ENOSPC;
+		}
+		svc->mark_value = v;
+		if (!svc->table)
+			svc->table = TABLE_AUTO_BASE + v;
+	}
+	return 0;
+}
+
+const char *l4proto_name(enum l4proto p)
+{
+	switch (p) {
+	case L4_TCP:
+		return "tcp";
+	case L4_UDP:
+		return "udp";
+	case L4_ICMP:
+		return "icmp";
+	case L4_ANY:
+		break;
+	}
+	return "any";
+}
+
+static void addr_format(int family, const union inet_addr *a, char *buf,
+			size_t size)
+{
+	if (!inet_ntop(family, a->bytes, buf, size))
+		snprintf(buf, size, "?");
+}
+
+void prefix_format(const struct prefix *p, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+	unsigned host = p->family == AF_INET ? 32 : 128;
+
+	addr_format(p->family, &p->addr, a, sizeof(a));
+	if (p->len == host)
+		snprintf(buf, size, "%s", a);
+	else
+		snprintf(buf, size, "%s/%u", a, p->len);
+}
+
+void allow_format(const struct allow *a, char *buf, size_t size)
+{
+	char dst[INET6_ADDRSTRLEN + 8], port[16] = "";
+
+	prefix_format(&a->dst, dst, sizeof(dst));
+	if (a->port_min == a->port_max && a->port_min)
+		snprintf(port, sizeof(port), ":%u", a->port_min);
+	else if (a->port_min)
+		snprintf(port, sizeof(port), ":%u-%u", a->port_min,
+			 a->port_max);
+	snprintf(buf, size, a->dst.family == AF_INET6 ? "%s [%s]%s" :
+							"%s %s%s",
+		 l4proto_name(a->proto), dst, port);
+}
+
+void route_format(const struct route *r, char *buf, size_t size)
+{
+	char dst[INET6_ADDRSTRLEN + 8], gw[INET6_ADDRSTRLEN] = "";
+	int n;
+
+	prefix_format(&r->dst, dst, sizeof(dst));
+	n = snprintf(buf, size, "%s", dst);
+	if (r->has_gateway && n >= 0 && (size_t)n < size) {
+		addr_format(r->dst.family, &r->gateway, gw, sizeof(gw));
+		n += snprintf(buf + n, size - n, " via %s", gw);
+	}
+	if (r->dev[0] && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - n, " dev %s", r->dev);
+}
+
+void plan_print(const struct plan *plan, FILE *out)
+{
+	char line[256];
+
+	fprintf(out, "mark-mask 0x%08x\n", plan->mark_mask);
+	fprintf(out, "cgroup-parent %s\n", plan->cgroup_parent);
+	for (size_t i = 0; i < plan->n_services; i++) {
+		const struct service *svc = &plan->services[i];
+
+		fprintf(out, "service %s  (%s:%u)\n", svc->name, svc->file,
+			svc->line);
+		if (svc->mark_value)
+			fprintf(out, "  mark      0x%x (fwmark 0x%08x/0x%08x)\n",
+				svc->mark_value,
+				mark_of_value(plan->mark_mask, svc->mark_value),
+				plan->mark_mask);
+		else
+			fprintf(out, "  mark      auto\n");
+		if (svc->table)
+			fprintf(out, "  table     %u\n", svc->table);
+		else
+			fprintf(out, "  table     auto\n");
+		fprintf(out, "  exclusive %s\n", svc->exclusive ? "yes" : "no");
+		for (size_t j = 0; j < svc->n_allows; j++) {
+			allow_format(&svc->allows[j], line, sizeof(line));
+			fprintf(out, "  allow     %s\n", line);
+		}
+		for (size_t j = 0; j < svc->n_routes; j++) {
+			route_format(&svc->routes[j], line, sizeof(line));
+			fprintf(out, "  route     %s\n", line);
+		}
+	}
+}
