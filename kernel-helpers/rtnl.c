@@ -1,0 +1,848 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Policy routing over rtnetlink: confine's fwmark rules and the routes in
+ * each service's table. See rtnl.h.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+
+#include "kernel-helpers/cleanup.h"
+#include "kernel-helpers/netlink.h"
+#include "kernel-helpers/rtnl.h"
+
+struct rtnl {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	char *buf; /* MNL_SOCKET_BUFFER_SIZE, for requests and replies */
+};
+
+/* A rule or route as confine installs and reads them. */
+struct fw_rule {
+	int family;
+	uint32_t mark, mask, table, priority;
+	uint8_t protocol;
+};
+
+struct table_route {
+	int family;
+	uint8_t type; /* RTN_UNICAST, RTN_THROW, RTN_UNREACHABLE */
+	uint8_t protocol;
+	struct prefix dst;
+	bool has_gateway;
+	union inet_addr gateway;
+	int oif; /* 0: any / none */
+	uint32_t table;
+};
+
+static const int families[2] = { AF_INET, AF_INET6 };
+
+static const char *family_name(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
+}
+
+int rtnl_open(struct rtnl **out, struct failure *fail)
+{
+	_cleanup_free_ struct rtnl *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->buf = malloc(MNL_SOCKET_BUFFER_SIZE);
+	if (!r->buf)
+		return -ENOMEM;
+	err = nl_open(NETLINK_ROUTE, &r->nl, &r->portid);
+	if (err < 0) {
+		free(r->buf);
+		failure_set(fail, "open rtnetlink socket");
+		return err;
+	}
+	r->seq = time(NULL);
+	*out = TAKE_PTR(r);
+	return 0;
+}
+
+void rtnl_close(struct rtnl *r)
+{
+	if (!r)
+		return;
+	mnl_socket_close(r->nl);
+	free(r->buf);
+	free(r);
+}
+
+static struct nlmsghdr *msg_new(struct rtnl *r, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_seq = ++r->seq;
+	return nlh;
+}
+
+static int talk(struct rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
+		struct failure *fail)
+{
+	return nl_talk(r->nl, r->portid, nlh, nlh->nlmsg_seq, r->buf,
+		       MNL_SOCKET_BUFFER_SIZE, cb, data,
+		       fail ? fail->kernel_msg : NULL,
+		       fail ? sizeof(fail->kernel_msg) : 0);
+}
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* ---- text forms, for messages ---------------------------------------- */
+
+static void rule_format(const struct fw_rule *rule, char *buf, size_t size)
+{
+	snprintf(buf, size, "ip rule fwmark 0x%x/0x%x lookup %u (%s)",
+		 rule->mark, rule->mask, rule->table,
+		 family_name(rule->family));
+}
+
+static void troute_format(const struct table_route *rt, char *buf,
+			  size_t size)
+{
+	char dst[INET6_ADDRSTRLEN + 8] = "default", gw[INET6_ADDRSTRLEN];
+	char dev[IF_NAMESIZE] = "";
+	const char *kind = rt->type == RTN_THROW       ? "throw " :
+			   rt->type == RTN_UNREACHABLE ? "unreachable " :
+							 "";
+	int n;
+
+	if (rt->dst.len)
+		prefix_format(&rt->dst, dst, sizeof(dst));
+	n = snprintf(buf, size, "%s%s", kind, dst);
+	if (rt->has_gateway && n > 0 && (size_t)n < size) {
+		inet_ntop(rt->family, rt->gateway.bytes, gw, sizeof(gw));
+		n += snprintf(buf + n, size - n, " via %s", gw);
+	}
+	if (rt->oif && if_indextoname(rt->oif, dev) && n > 0 &&
+	    (size_t)n < size)
+		n += snprintf(buf + n, size - n, " dev %s", dev);
+	if (n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - n, " table %u", rt->table);
+}
+
+/* ---- rules ------------------------------------------------------------ */
+
+struct rule_list {
+	struct fw_rule *items;
+	size_t n;
+	int err;
+};
+
+static int rule_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type <= FRA_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[FRA_MAX + 1] = { 0 };
+	struct rule_list *list = data;
+	struct fw_rule rule = { .family = frh->family,
+				.table = frh->table };
+	struct fw_rule *grown;
+
+	if (nlh->nlmsg_type != RTM_NEWRULE || frh->action != FR_ACT_TO_TBL)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*frh), rule_attr_cb, tb);
+	if (!tb[FRA_FWMARK])
+		return MNL_CB_OK;
+	rule.mark = mnl_attr_get_u32(tb[FRA_FWMARK]);
+	rule.mask = tb[FRA_FWMASK] ? mnl_attr_get_u32(tb[FRA_FWMASK]) :
+				     0xffffffff;
+	if (tb[FRA_TABLE])
+		rule.table = mnl_attr_get_u32(tb[FRA_TABLE]);
+	if (tb[FRA_PRIORITY])
+		rule.priority = mnl_attr_get_u32(tb[FRA_PRIORITY]);
+	if (tb[FRA_PROTOCOL])
+		rule.protocol = mnl_attr_get_u8(tb[FRA_PROTOCOL]);
+	grown = realloc(list->items, (list->n + 1) * sizeof(*grown));
+	if (!grown) {
+		list->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	list->items = grown;
+	list->items[list->n++] = rule;
+	return MNL_CB_OK;
+}
+
+/* confine's fwmark rules of both families. */
+static int rules_dump(struct rtnl *r, struct rule_list *out,
+		      struct failure *fail)
+{
+	*out = (struct rule_list){ 0 };
+	for (int f = 0; f < 2; f++) {
+		struct nlmsghdr *nlh = msg_new(r, RTM_GETRULE, NLM_F_DUMP);
+		struct fib_rule_hdr *frh =
+			mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+		size_t before = out->n;
+		int err;
+
+		frh->family = families[f];
+		err = talk(r, nlh, rule_cb, out, fail);
+		if (err < 0 || out->err < 0) {
+			failure_set(fail, "list %s ip rules",
+				    family_name(families[f]));
+			free(out->items);
+			return err < 0 ? err : out->err;
+		}
+		/* Keep only confine's. */
+		for (size_t i = before; i < out->n;) {
+			if (out->items[i].protocol != RTPROT_CONFINE)
+				out->items[i] = out->items[--out->n];
+			else
+				i++;
+		}
+	}
+	return 0;
+}
+
+static int rule_send(struct rtnl *r, uint16_t type, const struct fw_rule *rule,
+		     struct failure *fail)
+{
+	struct nlmsghdr *nlh = msg_new(
+		r, type, type == RTM_NEWRULE ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	char what[128];
+	int err;
+
+	frh->family = rule->family;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = rule->table < 256 ? rule->table : RT_TABLE_UNSPEC;
+	mnl_attr_put_u32(nlh, FRA_TABLE, rule->table);
+	mnl_attr_put_u32(nlh, FRA_FWMARK, rule->mark);
+	mnl_attr_put_u32(nlh, FRA_FWMASK, rule->mask);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, rule->priority);
+	mnl_attr_put_u8(nlh, FRA_PROTOCOL, RTPROT_CONFINE);
+	err = talk(r, nlh, NULL, NULL, fail);
+	if (err < 0) {
+		rule_format(rule, what, sizeof(what));
+		failure_set(fail, "%s %s", type == RTM_NEWRULE ? "add" : "delete",
+			    what);
+	}
+	return err;
+}
+
+static bool rule_equal(const struct fw_rule *a, const struct fw_rule *b)
+{
+	return a->family == b->family && a->mark == b->mark &&
+	       a->mask == b->mask && a->table == b->table &&
+	       a->priority == b->priority;
+}
+
+/* ---- routes ----------------------------------------------------------- */
+
+struct route_list {
+	struct table_route *items;
+	size_t n;
+	uint32_t table; /* 0: every table */
+	int err;
+};
+
+static int route_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type <= RTA_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static void route_parse(const struct nlmsghdr *nlh, struct table_route *rt,
+			const struct nlattr **tb)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+	*rt = (struct table_route){ .family = rtm->rtm_family,
+				    .type = rtm->rtm_type,
+				    .protocol = rtm->rtm_protocol,
+				    .table = rtm->rtm_table };
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+	rt->dst.family = rtm->rtm_family;
+	rt->dst.len = rtm->rtm_dst_len;
+	if (tb[RTA_TABLE])
+		rt->table = mnl_attr_get_u32(tb[RTA_TABLE]);
+	if (tb[RTA_DST] &&
+	    mnl_attr_get_payload_len(tb[RTA_DST]) == addr_len(rt->family))
+		memcpy(rt->dst.addr.bytes, mnl_attr_get_payload(tb[RTA_DST]),
+		       addr_len(rt->family));
+	if (tb[RTA_GATEWAY] &&
+	    mnl_attr_get_payload_len(tb[RTA_GATEWAY]) == addr_len(rt->family)) {
+		rt->has_gateway = true;
+		memcpy(rt->gateway.bytes, mnl_attr_get_payload(tb[RTA_GATEWAY]),
+		       addr_len(rt->family));
+	}
+	if (tb[RTA_OIF])
+		rt->oif = mnl_attr_get_u32(tb[RTA_OIF]);
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct route_list *list = data;
+	struct table_route rt, *grown;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || (rtm->rtm_flags & RTM_F_CLONED))
+		return MNL_CB_OK;
+	route_parse(nlh, &rt, tb);
+	if (list->table && rt.table != list->table)
+		return MNL_CB_OK;
+	grown = realloc(list->items, (list->n + 1) * sizeof(*grown));
+	if (!grown) {
+		list->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	list->items = grown;
+	list->items[list->n++] = rt;
+	return MNL_CB_OK;
+}
+
+/* Every route of table (0: of every table), both families. */
+static int routes_dump(struct rtnl *r, uint32_t table, struct route_list *out,
+		       struct failure *fail)
+{
+	*out = (struct route_list){ .table = table };
+	for (int f = 0; f < 2; f++) {
+		struct nlmsghdr *nlh = msg_new(r, RTM_GETROUTE, NLM_F_DUMP);
+		struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		int err;
+
+		rtm->rtm_family = families[f];
+		/* A filter for strict-checking kernels; others dump all. */
+		if (table)
+			mnl_attr_put_u32(nlh, RTA_TABLE, table);
+		err = talk(r, nlh, route_cb, out, fail);
+		if (err < 0 || out->err < 0) {
+			if (table)
+				failure_set(fail, "list %s routes of table %u",
+					    family_name(families[f]), table);
+			else
+				failure_set(fail, "list %s routes",
+					    family_name(families[f]));
+			free(out->items);
+			return err < 0 ? err : out->err;
+		}
+	}
+	return 0;
+}
+
+static int route_send(struct rtnl *r, uint16_t type,
+		      const struct table_route *rt, struct failure *fail)
+{
+	struct nlmsghdr *nlh = msg_new(
+		r, type, type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	char what[192];
+	int err;
+
+	rtm->rtm_family = rt->family;
+	rtm->rtm_dst_len = rt->dst.len;
+	rtm->rtm_table = RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_CONFINE;
+	rtm->rtm_type = rt->type;
+	/* A directly connected destination is on the link, not beyond it. */
+	rtm->rtm_scope = rt->type == RTN_UNICAST && !rt->has_gateway ?
+				 RT_SCOPE_LINK :
+				 RT_SCOPE_UNIVERSE;
+	mnl_attr_put_u32(nlh, RTA_TABLE, rt->table);
+	if (rt->dst.len)
+		mnl_attr_put(nlh, RTA_DST, addr_len(rt->family),
+			     rt->dst.addr.bytes);
+	if (rt->has_gateway)
+		mnl_attr_put(nlh, RTA_GATEWAY, addr_len(rt->family),
+			     rt->gateway.bytes);
+	if (rt->oif)
+		mnl_attr_put_u32(nlh, RTA_OIF, rt->oif);
+	err = talk(r, nlh, NULL, NULL, fail);
+	if (err < 0) {
+		troute_format(rt, what, sizeof(what));
+		failure_set(fail, "%s route %s",
+			    type == RTM_NEWROUTE ? "add" : "delete", what);
+	}
+	return err;
+}
+
+/* want's oif 0 means "any interface": the kernel picked it. */
+static bool route_matches(const struct table_route *want,
+			  const struct table_route *have)
+{
+	size_t alen = addr_len(want->family);
+
+	return want->family == have->family && want->type == have->type &&
+	       want->dst.len == have->dst.len &&
+	       memcmp(want->dst.addr.bytes, have->dst.addr.bytes, alen) == 0 &&
+	       want->has_gateway == have->has_gateway &&
+	       (!want->has_gateway ||
+		memcmp(want->gateway.bytes, have->gateway.bytes, alen) == 0) &&
+	       (!want->oif || want->oif == have->oif);
+}
+
+static bool prefix_inside(const struct prefix *inner, const struct prefix *outer)
+{
+	size_t bits = outer->len;
+
+	if (inner->family != outer->family || inner->len < outer->len)
+		return false;
+	if (memcmp(inner->addr.bytes, outer->addr.bytes, bits / 8) != 0)
+		return false;
+	if (bits % 8) {
+		uint8_t m = (uint8_t)(0xff << (8 - bits % 8));
+
+		return (inner->addr.bytes[bits / 8] & m) ==
+		       (outer->addr.bytes[bits / 8] & m);
+	}
+	return true;
+}
+
+/* The routes svc wants in its table. */
+static int wanted_routes(const struct service *svc, struct table_route **out,
+			 size_t *n_out, struct failure *fail)
+{
+	size_t max = svc->n_routes + svc->n_allows + 2, n = 0;
+	struct table_route *w = calloc(max, sizeof(*w));
+	char what[128];
+
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < svc->n_routes; i++) {
+		const struct route *ro = &svc->routes[i];
+		struct table_route *rt = &w[n++];
+
+		*rt = (struct table_route){ .family = ro->dst.family,
+					    .type = RTN_UNICAST,
+					    .dst = ro->dst,
+					    .has_gateway = ro->has_gateway,
+					    .gateway = ro->gateway,
+					    .table = svc->table };
+		if (ro->dev[0]) {
+			rt->oif = if_nametoindex(ro->dev);
+			if (!rt->oif) {
+				route_format(ro, what, sizeof(what));
+				failure_set(fail, "find interface %s of Route=%s "
+						  "of service %s",
+					    ro->dev, what, svc->name);
+				free(w);
+				return -ENODEV;
+			}
+		}
+	}
+	for (size_t i = 0; i < svc->n_allows; i++) {
+		const struct prefix *dst = &svc->allows[i].dst;
+		bool covered = false;
+
+		for (size_t j = 0; j < n && !covered; j++)
+			covered = (w[j].type == RTN_UNICAST &&
+				   prefix_inside(dst, &w[j].dst)) ||
+				  (w[j].type == RTN_THROW &&
+				   w[j].dst.len == dst->len &&
+				   prefix_inside(dst, &w[j].dst));
+		if (covered)
+			continue;
+		w[n++] = (struct table_route){ .family = dst->family,
+					       .type = RTN_THROW,
+					       .dst = *dst,
+					       .table = svc->table };
+	}
+	for (int f = 0; f < 2; f++)
+		w[n++] = (struct table_route){
+			.family = families[f],
+			.type = RTN_UNREACHABLE,
+			.dst = { .family = families[f] },
+			.table = svc->table,
+		};
+	*out = w;
+	*n_out = n;
+	return 0;
+}
+
+static struct fw_rule service_rule(int family, uint32_t mask,
+				   const struct service *svc)
+{
+	return (struct fw_rule){ .family = family,
+				 .mark = mark_of_value(mask, svc->mark_value),
+				 .mask = mask,
+				 .table = svc->table,
+				 .priority = CONFINE_RULE_PRIORITY,
+				 .protocol = RTPROT_CONFINE };
+}
+
+/* ---- undo ------------------------------------------------------------- */
+
+struct undo_entry {
+	bool is_rule;
+	struct fw_rule rule;
+	struct table_route route;
+};
+
+struct rtnl_undo {
+	struct undo_entry *items;
+	size_t n;
+};
+
+struct rtnl_undo *rtnl_undo_new(void)
+{
+	return calloc(1, sizeof(struct rtnl_undo));
+}
+
+void rtnl_undo_free(struct rtnl_undo *undo)
+{
+	if (!undo)
+		return;
+	free(undo->items);
+	free(undo);
+}
+
+static int undo_push(struct rtnl_undo *undo, const struct undo_entry *e)
+{
+	struct undo_entry *grown =
+		realloc(undo->items, (undo->n + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	undo->items = grown;
+	undo->items[undo->n++] = *e;
+	return 0;
+}
+
+static void undo_to(struct rtnl *r, struct rtnl_undo *undo, size_t mark)
+{
+	while (undo->n > mark) {
+		const struct undo_entry *e = &undo->items[--undo->n];
+
+		if (e->is_rule)
+			rule_send(r, RTM_DELRULE, &e->rule, NULL);
+		else
+			route_send(r, RTM_DELROUTE, &e->route, NULL);
+	}
+}
+
+void rtnl_undo_run(struct rtnl *r, struct rtnl_undo *undo)
+{
+	if (undo)
+		undo_to(r, undo, 0);
+}
+
+/* ---- services --------------------------------------------------------- */
+
+int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
+			 const struct service *svc, struct rtnl_undo *undo,
+			 struct failure *fail)
+{
+	_cleanup_free_ struct table_route *want = NULL;
+	struct route_list have = { 0 };
+	struct rule_list rules = { 0 };
+	size_t n_want = 0, start = undo->n;
+	char what[192];
+	int err;
+
+	err = wanted_routes(svc, &want, &n_want, fail);
+	if (err < 0)
+		return err;
+	err = routes_dump(r, svc->table, &have, fail);
+	if (err < 0)
+		return err;
+	/* A table with someone else's routes is theirs. */
+	for (size_t i = 0; i < have.n; i++) {
+		if (have.items[i].protocol == RTPROT_CONFINE)
+			continue;
+		troute_format(&have.items[i], what, sizeof(what));
+		failure_set(fail,
+			    "use routing table %u for service %s: it already "
+			    "holds \"%s\", which confine did not install; set "
+			    "Table= to a free table",
+			    svc->table, svc->name, what);
+		err = -EEXIST;
+		goto out;
+	}
+	err = rules_dump(r, &rules, fail);
+	if (err < 0)
+		goto out;
+
+	for (int f = 0; f < 2; f++) {
+		struct undo_entry e = { .is_rule = true,
+					.rule = service_rule(families[f],
+							     mark_mask, svc) };
+		bool present = false;
+
+		for (size_t i = 0; i < rules.n && !present; i++)
+			present = rule_equal(&rules.items[i], &e.rule);
+		if (present)
+			continue;
+		err = rule_send(r, RTM_NEWRULE, &e.rule, fail);
+		if (err < 0 || (err = undo_push(undo, &e)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < n_want; i++) {
+		struct undo_entry e = { .route = want[i] };
+		bool present = false;
+
+		for (size_t j = 0; j < have.n && !present; j++)
+			present = route_matches(&want[i], &have.items[j]);
+		if (present)
+			continue;
+		err = route_send(r, RTM_NEWROUTE, &want[i], fail);
+		if (err < 0 || (err = undo_push(undo, &e)) < 0)
+			goto out;
+	}
+out:
+	if (err < 0)
+		undo_to(r, undo, start);
+	free(have.items);
+	free(rules.items);
+	return err;
+}
+
+int rtnl_service_prune(struct rtnl *r, uint32_t mark_mask,
+		       const struct service *svc, struct failure *fail)
+{
+	_cleanup_free_ struct table_route *want = NULL;
+	struct route_list have = { 0 };
+	struct rule_list rules = { 0 };
+	uint32_t mark = mark_of_value(mark_mask, svc->mark_value);
+	size_t n_want = 0;
+	int err;
+
+	err = wanted_routes(svc, &want, &n_want, fail);
+	if (err < 0)
+		return err;
+	err = rules_dump(r, &rules, fail);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < rules.n; i++) {
+		const struct fw_rule *ru = &rules.items[i];
+		bool stale = (ru->mark == mark && ru->table != svc->table) ||
+			     (ru->table == svc->table &&
+			      (ru->mark != mark || ru->mask != mark_mask));
+
+		if (stale && (err = rule_send(r, RTM_DELRULE, ru, fail)) < 0)
+			goto out;
+	}
+	err = routes_dump(r, svc->table, &have, fail);
+	if (err < 0)
+		goto out;
+	for (size_t i = 0; i < have.n; i++) {
+		bool wanted = false;
+
+		if (have.items[i].protocol != RTPROT_CONFINE)
+			continue;
+		for (size_t j = 0; j < n_want && !wanted; j++)
+			wanted = route_matches(&want[j], &have.items[i]);
+		if (!wanted &&
+		    (err = route_send(r, RTM_DELROUTE, &have.items[i], fail)) < 0)
+			goto out;
+	}
+out:
+	free(rules.items);
+	free(have.items);
+	return err;
+}
+
+/* Deletes confine's rules and routes of table (0: of every table). */
+static int remove_table(struct rtnl *r, uint32_t table, struct failure *fail)
+{
+	struct route_list have = { 0 };
+	struct rule_list rules = { 0 };
+	int err;
+
+	err = rules_dump(r, &rules, fail);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < rules.n; i++) {
+		if (table && rules.items[i].table != table)
+			continue;
+		err = rule_send(r, RTM_DELRULE, &rules.items[i], fail);
+		if (err < 0 && err != -ENOENT)
+			goto out;
+	}
+	err = routes_dump(r, table, &have, fail);
+	if (err < 0)
+		goto out;
+	for (size_t i = 0; i < have.n; i++) {
+		if (have.items[i].protocol != RTPROT_CONFINE)
+			continue;
+		err = route_send(r, RTM_DELROUTE, &have.items[i], fail);
+		if (err < 0 && err != -ENOENT)
+			goto out;
+	}
+	err = 0;
+out:
+	free(rules.items);
+	free(have.items);
+	return err;
+}
+
+int rtnl_service_remove(struct rtnl *r, uint32_t table, struct failure *fail)
+{
+	return table ? remove_table(r, table, fail) : 0;
+}
+
+int rtnl_remove_all(struct rtnl *r, struct failure *fail)
+{
+	return remove_table(r, 0, fail);
+}
+
+int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
+		       uint32_t table, const struct service *svc,
+		       struct rtnl_service_state *state, struct failure *fail)
+{
+	_cleanup_free_ struct table_route *want = NULL;
+	struct route_list have = { 0 };
+	struct rule_list rules = { 0 };
+	size_t n_want = 0;
+	int err;
+
+	*state = (struct rtnl_service_state){ 0 };
+	if (svc) {
+		err = wanted_routes(svc, &want, &n_want, fail);
+		if (err < 0)
+			return err;
+	}
+	err = rules_dump(r, &rules, fail);
+	if (err < 0)
+		return err;
+	err = routes_dump(r, table, &have, fail);
+	if (err < 0) {
+		free(rules.items);
+		return err;
+	}
+	for (int f = 0; f < 2; f++) {
+		struct fw_rule want_rule = { .family = families[f],
+					     .mark = mark,
+					     .mask = mark_mask,
+					     .table = table,
+					     .priority = CONFINE_RULE_PRIORITY };
+		struct table_route unreachable = {
+			.family = families[f],
+			.type = RTN_UNREACHABLE,
+			.dst = { .family = families[f] },
+		};
+
+		for (size_t i = 0; i < rules.n && !state->rule[f]; i++)
+			state->rule[f] = rule_equal(&rules.items[i], &want_rule);
+		for (size_t i = 0; i < have.n && !state->unreachable[f]; i++)
+			state->unreachable[f] =
+				have.items[i].protocol == RTPROT_CONFINE &&
+				route_matches(&unreachable, &have.items[i]);
+	}
+	for (size_t i = 0; i < n_want; i++) {
+		bool present = false;
+
+		for (size_t j = 0; j < have.n && !present; j++)
+			present = route_matches(&want[i], &have.items[j]);
+		if (!present)
+			state->routes_missing++;
+	}
+	free(rules.items);
+	free(have.items);
+	return 0;
+}
+
+int rtnl_confine_tables(struct rtnl *r, uint32_t **tables, size_t *n,
+			struct failure *fail)
+{
+	struct rule_list rules = { 0 };
+	uint32_t *list;
+	size_t count = 0;
+	int err;
+
+	err = rules_dump(r, &rules, fail);
+	if (err < 0)
+		return err;
+	list = calloc(rules.n + 1, sizeof(*list));
+	if (!list) {
+		free(rules.items);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rules.n; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < count && !seen; j++)
+			seen = list[j] == rules.items[i].table;
+		if (!seen)
+			list[count++] = rules.items[i].table;
+	}
+	free(rules.items);
+	*tables = list;
+	*n = count;
+	return 0;
+}
+
+struct lookup_ctx {
+	struct route_lookup *out;
+	bool got;
+};
+
+static int lookup_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct lookup_ctx *ctx = data;
+	struct table_route rt;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	route_parse(nlh, &rt, tb);
+	*ctx->out = (struct route_lookup){ .type = rt.type,
+					   .table = rt.table,
+					   .oif = rt.oif,
+					   .has_gateway = rt.has_gateway,
+					   .gateway = rt.gateway };
+	ctx->got = true;
+	return MNL_CB_OK;
+}
+
+int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
+		      uint32_t mark, struct route_lookup *out,
+		      struct failure *fail)
+{
+	struct nlmsghdr *nlh = msg_new(r, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct route_lookup result = { 0 };
+	struct lookup_ctx ctx = { &result, false };
+	char a[INET6_ADDRSTRLEN];
+	int err;
+
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = addr_len(family) * 8;
+	rtm->rtm_flags = RTM_F_LOOKUP_TABLE;
+	mnl_attr_put(nlh, RTA_DST, addr_len(family), dst->bytes);
+	if (mark)
+		mnl_attr_put_u32(nlh, RTA_MARK, mark);
+	err = talk(r, nlh, lookup_cb, &ctx, fail);
+	if (err == 0 && !ctx.got)
+		err = -ENOENT;
+	if (err < 0) {
+		inet_ntop(family, dst->bytes, a, sizeof(a));
+		failure_set(fail, "look up the route to %s (fwmark 0x%x)", a,
+			    mark);
+		return err;
+	}
+	*out = result;
+	return 0;
+}
