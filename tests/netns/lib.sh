@@ -247,7 +247,7 @@ cleanup() {
 			kill_pid "$pid"
 		done
 		if [ -n "$CONFINE" ] && [ -x "$CONFINE" ]; then
-			"$CONFINE" remove --netns "$ns" >/dev/null 2>&1
+			timeout 30 "$CONFINE" remove --netns "$ns" >/dev/null 2>&1
 		fi
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -491,8 +491,9 @@ proc_cgroup() {
 	sed -n 's/^0:://p' "/proc/$1/cgroup" 2>/dev/null
 }
 
-# status_json [jq-like python expression on `s`]: query `confine status
-# --json` for the client namespace, e.g. status_field "s['services'][0]['mark']".
+# status_field SERVICE EXPR: a value from `confine status --json` in the
+# client namespace; EXPR is a python expression on the service object s,
+# e.g. status_field syslog "s['mark']". Fails when the service is not listed.
 status_field() {
 	"$CONFINE" status --netns "$CLIENT" --json 2>"$TMPDIR_TEST/status.err" |
 		"$PYTHON" -c '
@@ -549,9 +550,10 @@ check_absent() {
 	fi
 }
 
-# probe_result OUTPUT KIND HOST PORT [WHO]: the result word of a probe.py line.
+# probe_field OUTPUT WHO PROTO HOST PORT FIELD: from probe.py's line
+# "RESULT WHO PROTO HOST PORT RESULT SECONDS", the RESULT (FIELD 4) or the
+# SECONDS (FIELD 5).
 probe_field() {
-	# $1 output, $2 who, $3 proto, $4 host, $5 port, $6 field (4=result, 5=seconds)
 	awk -v who="$2" -v p="$3" -v h="$4" -v port="$5" -v f="$6" \
 		'$1 == "RESULT" && $2 == who && $3 == p && $4 == h && $5 == port { print $(f + 2); exit }' \
 		<<<"$1"

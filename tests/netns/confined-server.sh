@@ -1,0 +1,118 @@
+#!/bin/bash
+# A server in the syslog service still answers incoming connections (the
+# replies go to a peer and port the policy does not list), while the very
+# same process cannot open new connections to destinations it is not
+# allowed.
+
+. "$(dirname "$0")/lib.sh"
+
+require_all
+setup_topology
+start_log_server
+start_second_server
+
+policy="$TMPDIR_TEST/syslog.conf"
+write_policy "$policy"
+
+# The server: on each connection it tries two forbidden outbound connects
+# itself and answers with the results.
+cat >"$TMPDIR_TEST/server.py" <<'EOF'
+import errno, socket, sys, time
+
+def attempt(host, port):
+	fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+	t0 = time.monotonic()
+	try:
+		s = socket.create_connection((host, port), timeout=3)
+		s.close()
+		res = "OK"
+	except socket.timeout:
+		res = "TIMEOUT"
+	except OSError as e:
+		res = errno.errorcode.get(e.errno, str(e.errno))
+	return "%s %s %.3f" % (host, res, time.monotonic() - t0)
+
+srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("::", 7000))
+srv.listen(8)
+print("listening", flush=True)
+while True:
+	c, peer = srv.accept()
+	with open("/proc/self/cgroup") as f:
+		cg = [l[3:].strip() for l in f if l.startswith("0::")][0]
+	lines = ["hello %s cgroup %s" % (peer[0], cg)]
+	for host in sys.argv[1:]:
+		lines.append("outbound " + attempt(host, 8080))
+	c.sendall(("\n".join(lines) + "\n").encode())
+	c.close()
+EOF
+
+# The client, in the log server's namespace: connect, read the answer.
+cat >"$TMPDIR_TEST/client.py" <<'EOF'
+import socket, sys, time
+t0 = time.monotonic()
+try:
+	s = socket.create_connection((sys.argv[1], 7000), timeout=5)
+	data = b""
+	while True:
+		b = s.recv(4096)
+		if not b:
+			break
+		data += b
+	print(data.decode(), end="")
+	print("elapsed %.3f" % (time.monotonic() - t0))
+except OSError as e:
+	print("error %s after %.3f" % (e, time.monotonic() - t0))
+	sys.exit(1)
+EOF
+
+"$CONFINE" run --netns "$CLIENT" -p "$policy" -s syslog -- \
+	"$PYTHON" -u "$TMPDIR_TEST/server.py" "$SRV2_V4" "$SRV_V4" "$SRV2_V6" "$SRV_V6" \
+	>"$TMPDIR_TEST/server.log" 2>&1 &
+server_pid=$!
+TEST_PIDS+=("$server_pid")
+if ! busywait 5000 listening "$CLIENT" tcp 7000; then
+	fail "the confined server does not listen on port 7000"
+	cat "$TMPDIR_TEST/server.log"
+	finish
+fi
+cg=$(proc_cgroup "$server_pid")
+check "the server (pid $server_pid) is in $(service_cgroup), saw '$cg'" \
+	test "$cg" = "$(service_cgroup)"
+
+for dst in "$CLIENT_V4" "$CLIENT_V6"; do
+	out=$(timeout 20 ip netns exec "$SRV" "$PYTHON" "$TMPDIR_TEST/client.py" "$dst")
+	rc=$?
+	echo "from $SRV to [$dst]:7000:"
+	echo "$out" | sed 's/^/    /'
+	check "a client in $SRV connects to [$dst]:7000 and gets the answer (exit $rc)" \
+		grep -q "^hello .* cgroup $(service_cgroup)\$" <<<"$out"
+	for h in "$SRV2_V4" "$SRV_V4" "$SRV2_V6" "$SRV_V6"; do
+		res=$(awk -v h="$h" '$1 == "outbound" && $2 == h { print $3, $4 }' <<<"$out")
+		case ${res%% *} in
+		ECONNREFUSED | EHOSTUNREACH | EPERM | EACCES | ENETUNREACH)
+			if awk -v s="${res##* }" 'BEGIN { exit !(s < 1.0) }'; then
+				pass "the confined server's own connect to $h:8080 is refused: $res s"
+			else
+				fail "the confined server's connect to $h:8080 refused, but slowly: $res s"
+			fi
+			;;
+		*)
+			fail "the confined server's connect to $h:8080: want a refusal, saw '${res:-nothing}'"
+			;;
+		esac
+	done
+done
+
+check "barrier: the log server's sink" sink_barrier "$SRV" "$SRV_SINK_LOG" tcp:8080
+check "barrier: the second server's sink" sink_barrier "$SRV2" "$SRV2_SINK_LOG" tcp:8080
+check_not "no connection from the client reached the log server's tcp 8080" \
+	grep -qE "^tcp 8080 (::ffff:)?($CLIENT_V4|$CLIENT_V6) " "$SRV_SINK_LOG"
+check_not "no connection from the client reached the second server's tcp 8080" \
+	grep -qE "^tcp 8080 (::ffff:)?($CLIENT2_V4|$CLIENT2_V6) " "$SRV2_SINK_LOG"
+
+check "the server is still running" kill -0 "$server_pid"
+
+finish
