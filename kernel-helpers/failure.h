@@ -7,7 +7,7 @@
  * print; confine/ turns this into the one line the user sees.
  */
 struct failure {
-	char object[256];
+	char object[512];
 	char kernel_msg[256];
 };
 

@@ -1,0 +1,709 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Policy files: INI, parsed by libinih. inih does not tell a handler the
+ * line it is on, so the file is fed through a reader that counts lines:
+ * inih asks the reader for exactly one line at a time.
+ */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <ini.h>
+
+#include "kernel-helpers/cleanup.h"
+#include "policy/plan.h"
+
+struct parser {
+	struct plan *plan;
+	const char *path;
+	FILE *f;
+	unsigned line;
+	struct policy_error *err;
+	bool failed;
+	/* The section being read. */
+	enum { SEC_NONE, SEC_CONFINE, SEC_SERVICE } section;
+	struct service *svc; /* in SEC_SERVICE */
+	bool seen_name, seen_exclusive;
+};
+
+/* What earlier files set in [Confine], for the agreement check. */
+static struct {
+	const struct plan *plan;
+	char *mask_where, *parent_where;
+} confine_given;
+
+static int fail(struct parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return 0;
+	p->failed = true;
+	n = snprintf(p->err->msg, sizeof(p->err->msg), "%s:%u: ", p->path,
+		     p->line);
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < sizeof(p->err->msg))
+		vsnprintf(p->err->msg + n, sizeof(p->err->msg) - n, fmt, ap);
+	va_end(ap);
+	return 0; /* inih: stop */
+}
+
+static int section_start(struct parser *p, const char *name);
+
+/*
+ * inih reads through this, one line per call. Section headers are acted on
+ * here, because Debian's inih does not report a header to the handler, and
+ * two [Service] sections in a row would look like one.
+ */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parser *p = stream;
+	char *s = fgets(str, num, p->f);
+	char *start, *close;
+
+	if (!s)
+		return NULL;
+	p->line++;
+	start = s + strspn(s, " \t");
+	if (*start != '[' || p->failed)
+		return s;
+	close = strchr(start, ']');
+	if (!close) {
+		fail(p, "expected ']' to close the section name");
+		return s;
+	}
+	*close = '\0';
+	section_start(p, start + 1);
+	*close = ']';
+	return s;
+}
+
+static bool parse_u32(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s || *s == '-' || isspace((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "1", "on" };
+	static const char *const no[] = { "no", "false", "0", "off" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * ADDR[/LEN], IPv6 optionally in brackets (required by the caller when a
+ * port follows). Returns 0, or -EINVAL with *why set.
+ */
+static int parse_prefix(const char *s, struct prefix *out, const char **why)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	size_t len = strlen(s);
+	unsigned max;
+	uint32_t plen;
+
+	*out = (struct prefix){ 0 };
+	if (s[0] == '[') {
+		if (len < 3 || s[len - 1] != ']') {
+			*why = "an IPv6 address in brackets needs its ']'";
+			return -EINVAL;
+		}
+		s++;
+		len -= 2;
+	}
+	if (len >= sizeof(buf)) {
+		*why = "not an IP address";
+		return -EINVAL;
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, &out->addr.v4) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, &out->addr.v6) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		*why = "not an IPv4 or IPv6 address";
+		return -EINVAL;
+	}
+	plen = max;
+	if (slash && (!parse_u32(slash, &plen) || plen > max)) {
+		*why = max == 32 ? "the prefix length must be 0 to 32" :
+				   "the prefix length must be 0 to 128";
+		return -EINVAL;
+	}
+	out->len = (uint8_t)plen;
+	for (unsigned bit = plen; bit < max; bit++) {
+		if (out->addr.bytes[bit / 8] & (0x80 >> (bit % 8))) {
+			*why = "host bits are set";
+			return -EHOSTUNREACH;
+		}
+	}
+	return 0;
+}
+
+/* The same prefix with its host bits cleared, for "did you mean". */
+static void prefix_network(const struct prefix *p, char *buf, size_t size)
+{
+	struct prefix n = *p;
+	unsigned max = p->family == AF_INET ? 32 : 128;
+
+	for (unsigned bit = p->len; bit < max; bit++)
+		n.addr.bytes[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+	prefix_format(&n, buf, size);
+	if (n.len == max) {
+		size_t l = strlen(buf);
+
+		snprintf(buf + l, size - l, "/%u", max);
+	}
+}
+
+static int prefix_error(struct parser *p, const char *key, const char *value,
+			const char *addr, int r, const char *why)
+{
+	if (r == -EHOSTUNREACH) {
+		struct prefix raw = { 0 };
+		char net[INET6_ADDRSTRLEN + 8], buf[INET6_ADDRSTRLEN + 8];
+		const char *s = addr;
+		size_t len = strlen(s);
+		char *slash;
+
+		/* Re-read without the host-bit check to suggest the network. */
+		if (s[0] == '[') {
+			s++;
+			len -= 2;
+		}
+		snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
+		slash = strchr(buf, '/');
+		if (slash) {
+			*slash = '\0';
+			raw.len = (uint8_t)atoi(slash + 1);
+		}
+		raw.family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+		inet_pton(raw.family, buf, raw.addr.bytes);
+		prefix_network(&raw, net, sizeof(net));
+		return fail(p, "%s=%s: %s has host bits set; did you mean %s?",
+			    key, value, addr, net);
+	}
+	return fail(p, "%s=%s: %s: %s", key, value, addr, why);
+}
+
+static int parse_allow(struct parser *p, const char *value)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	struct allow a = { .line = p->line };
+	char *proto, *dst, *port = NULL, *rest;
+	const char *why;
+	struct allow *grown;
+	int r;
+
+	if (!copy)
+		return fail(p, "out of memory");
+	proto = strtok_r(copy, " \t", &rest);
+	dst = strtok_r(NULL, " \t", &rest);
+	if (!proto || !dst || strtok_r(NULL, " \t", &rest))
+		return fail(p, "Allow=%s: expected PROTO ADDR[/PREFIX][:PORT[-PORT]], "
+			       "e.g. Allow=udp 10.99.0.1:514",
+			    value);
+	if (strcmp(proto, "tcp") == 0)
+		a.proto = L4_TCP;
+	else if (strcmp(proto, "udp") == 0)
+		a.proto = L4_UDP;
+	else if (strcmp(proto, "icmp") == 0)
+		a.proto = L4_ICMP;
+	else if (strcmp(proto, "any") == 0)
+		a.proto = L4_ANY;
+	else
+		return fail(p, "Allow=%s: unknown protocol '%s'; expected tcp, "
+			       "udp, icmp or any",
+			    value, proto);
+
+	/* A port follows the last ':' of IPv4, or the ']' of IPv6. */
+	if (dst[0] == '[') {
+		char *close = strchr(dst, ']');
+
+		if (close && close[1] == ':') {
+			port = close + 2;
+			close[1] = '\0';
+		} else if (close && close[1]) {
+			return fail(p, "Allow=%s: unexpected '%s' after ']'",
+				    value, close + 1);
+		}
+	} else if (strchr(dst, ':')) {
+		if (strchr(dst, ':') != strrchr(dst, ':'))
+			return fail(p, "Allow=%s: write IPv6 addresses in "
+				       "brackets, e.g. [fd00::1]:514",
+				    value);
+		port = strchr(dst, ':');
+		*port++ = '\0';
+	}
+	r = parse_prefix(dst, &a.dst, &why);
+	if (r < 0)
+		return prefix_error(p, "Allow", value, dst, r, why);
+	if (port) {
+		uint32_t lo, hi;
+		char *dash = strchr(port, '-');
+
+		if (a.proto != L4_TCP && a.proto != L4_UDP)
+			return fail(p, "Allow=%s: a port is only valid with tcp "
+				       "or udp",
+				    value);
+		if (dash)
+			*dash = '\0';
+		if (!parse_u32(port, &lo) || lo < 1 || lo > 65535 ||
+		    (dash && (!parse_u32(dash + 1, &hi) || hi < 1 ||
+			      hi > 65535)))
+			return fail(p, "Allow=%s: a port is 1 to 65535", value);
+		if (!dash)
+			hi = lo;
+		if (lo > hi)
+			return fail(p, "Allow=%s: the port range %u-%u is "
+				       "backwards",
+				    value, lo, hi);
+		a.port_min = (uint16_t)lo;
+		a.port_max = (uint16_t)hi;
+	}
+	for (size_t i = 0; i < p->svc->n_allows; i++) {
+		const struct allow *o = &p->svc->allows[i];
+
+		if (o->proto == a.proto && o->dst.family == a.dst.family &&
+		    o->dst.len == a.dst.len &&
+		    memcmp(o->dst.addr.bytes, a.dst.addr.bytes, 16) == 0 &&
+		    o->port_min == a.port_min && o->port_max == a.port_max)
+			return fail(p, "Allow=%s: duplicate of line %u", value,
+				    o->line);
+	}
+	grown = realloc(p->svc->allows,
+			(p->svc->n_allows + 1) * sizeof(*grown));
+	if (!grown)
+		return fail(p, "out of memory");
+	p->svc->allows = grown;
+	p->svc->allows[p->svc->n_allows++] = a;
+	return 1;
+}
+
+static int parse_route(struct parser *p, const char *value)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	struct route ro = { .line = p->line };
+	char *dst, *word, *rest;
+	struct route *grown;
+	const char *why;
+	int r;
+
+	if (!copy)
+		return fail(p, "out of memory");
+	dst = strtok_r(copy, " \t", &rest);
+	if (!dst)
+		return fail(p, "Route=: expected DEST via GW [dev IF] or DEST "
+			       "dev IF");
+	r = parse_prefix(dst, &ro.dst, &why);
+	if (r < 0)
+		return prefix_error(p, "Route", value, dst, r, why);
+	while ((word = strtok_r(NULL, " \t", &rest))) {
+		char *arg = strtok_r(NULL, " \t", &rest);
+
+		if (!arg)
+			return fail(p, "Route=%s: '%s' needs a value", value,
+				    word);
+		if (strcmp(word, "via") == 0 && !ro.has_gateway) {
+			size_t len = strlen(arg);
+
+			if (arg[0] == '[' && len > 2 && arg[len - 1] == ']') {
+				arg[len - 1] = '\0';
+				arg++;
+			}
+			if (inet_pton(ro.dst.family, arg, ro.gateway.bytes) != 1)
+				return fail(p, "Route=%s: gateway %s is not an "
+					       "%s address",
+					    value, arg,
+					    ro.dst.family == AF_INET ? "IPv4" :
+								       "IPv6");
+			ro.has_gateway = true;
+		} else if (strcmp(word, "dev") == 0 && !ro.dev[0]) {
+			if (strlen(arg) >= sizeof(ro.dev) || strchr(arg, '/'))
+				return fail(p, "Route=%s: '%s' is not an "
+					       "interface name (1 to 15 "
+					       "characters)",
+					    value, arg);
+			snprintf(ro.dev, sizeof(ro.dev), "%s", arg);
+		} else {
+			return fail(p, "Route=%s: unexpected '%s'; expected "
+				       "DEST via GW [dev IF] or DEST dev IF",
+				    value, word);
+		}
+	}
+	if (!ro.has_gateway && !ro.dev[0])
+		return fail(p, "Route=%s: expected DEST via GW [dev IF] or DEST "
+			       "dev IF",
+			    value);
+	grown = realloc(p->svc->routes,
+			(p->svc->n_routes + 1) * sizeof(*grown));
+	if (!grown)
+		return fail(p, "out of memory");
+	p->svc->routes = grown;
+	p->svc->routes[p->svc->n_routes++] = ro;
+	return 1;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > SERVICE_NAME_MAX || s[0] == '.' || s[0] == '-')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+/* Normalizes a CgroupParent= value in place; false when it is unsafe. */
+static bool normalize_parent(char *s)
+{
+	char *start = s, *w = s;
+	size_t len;
+
+	while (*start == '/')
+		start++;
+	len = strlen(start);
+	while (len && start[len - 1] == '/')
+		len--;
+	if (!len)
+		return false;
+	memmove(w, start, len);
+	w[len] = '\0';
+	for (char *c = w; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("_.@:-/", *c))
+			return false;
+	for (char *comp = w; comp;) {
+		char *slash = strchr(comp, '/');
+		size_t clen = slash ? (size_t)(slash - comp) : strlen(comp);
+
+		if (clen == 0 || (clen == 1 && comp[0] == '.') ||
+		    (clen == 2 && comp[0] == '.' && comp[1] == '.'))
+			return false;
+		comp = slash ? slash + 1 : NULL;
+	}
+	return true;
+}
+
+static int confine_key(struct parser *p, const char *key, const char *value)
+{
+	char where[512];
+
+	snprintf(where, sizeof(where), "%s:%u", p->path, p->line);
+	if (strcmp(key, "MarkMask") == 0) {
+		uint32_t mask, field;
+		unsigned bits;
+
+		if (!parse_u32(value, &mask) || !mask)
+			return fail(p, "MarkMask=%s: expected a mask such as "
+				       "0xff000000",
+				    value);
+		field = mask >> __builtin_ctz(mask);
+		bits = (unsigned)__builtin_popcount(mask);
+		if ((field & (field + 1)) || bits < 2 || bits > 16)
+			return fail(p, "MarkMask=%s: expected one run of 2 to "
+				       "16 contiguous bits, such as 0xff000000",
+				    value);
+		if (confine_given.mask_where && p->plan->mark_mask != mask)
+			return fail(p, "MarkMask=%s disagrees with MarkMask="
+				       "0x%08x at %s",
+				    value, p->plan->mark_mask,
+				    confine_given.mask_where);
+		p->plan->mark_mask = mask;
+		free(confine_given.mask_where);
+		confine_given.mask_where = strdup(where);
+		return 1;
+	}
+	if (strcmp(key, "CgroupParent") == 0) {
+		char buf[sizeof(p->plan->cgroup_parent)];
+
+		if (strlen(value) >= sizeof(buf))
+			return fail(p, "CgroupParent= is too long");
+		snprintf(buf, sizeof(buf), "%s", value);
+		if (!normalize_parent(buf))
+			return fail(p, "CgroupParent=%s: expected a cgroup path "
+				       "relative to the cgroup2 root, such as "
+				       "confine or system.slice/confine",
+				    value);
+		if (confine_given.parent_where &&
+		    strcmp(p->plan->cgroup_parent, buf) != 0)
+			return fail(p, "CgroupParent=%s disagrees with "
+				       "CgroupParent=%s at %s",
+				    value, p->plan->cgroup_parent,
+				    confine_given.parent_where);
+		snprintf(p->plan->cgroup_parent,
+			 sizeof(p->plan->cgroup_parent), "%s", buf);
+		free(confine_given.parent_where);
+		confine_given.parent_where = strdup(where);
+		return 1;
+	}
+	return fail(p, "unknown key %s in [Confine]; expected MarkMask= or "
+		       "CgroupParent=",
+		    key);
+}
+
+static int service_key(struct parser *p, const char *key, const char *value)
+{
+	struct service *svc = p->svc;
+
+	if (strcmp(key, "Name") == 0) {
+		if (p->seen_name)
+			return fail(p, "Name= given twice in one [Service]");
+		if (!valid_name(value))
+			return fail(p, "Name=%s: expected 1 to %d letters, "
+				       "digits, '_', '.' or '-', not starting "
+				       "with '.' or '-'",
+				    value, SERVICE_NAME_MAX);
+		for (size_t i = 0; i + 1 < p->plan->n_services; i++)
+			if (strcmp(p->plan->services[i].name, value) == 0)
+				return fail(p, "Name=%s: a service of that name "
+					       "is already defined at %s:%u",
+					    value, p->plan->services[i].file,
+					    p->plan->services[i].line);
+		snprintf(svc->name, sizeof(svc->name), "%s", value);
+		p->seen_name = true;
+		return 1;
+	}
+	if (strcmp(key, "Allow") == 0)
+		return parse_allow(p, value);
+	if (strcmp(key, "Route") == 0)
+		return parse_route(p, value);
+	if (strcmp(key, "Exclusive") == 0) {
+		if (p->seen_exclusive)
+			return fail(p, "Exclusive= given twice in one [Service]");
+		if (!parse_bool(value, &svc->exclusive))
+			return fail(p, "Exclusive=%s: expected yes or no", value);
+		p->seen_exclusive = true;
+		return 1;
+	}
+	if (strcmp(key, "Mark") == 0) {
+		if (svc->mark_line)
+			return fail(p, "Mark= given twice in one [Service]");
+		if (!parse_u32(value, &svc->mark_value) || !svc->mark_value)
+			return fail(p, "Mark=%s: expected a number from 1, such "
+				       "as 0x14",
+				    value);
+		svc->mark_line = p->line;
+		return 1;
+	}
+	if (strcmp(key, "Table") == 0) {
+		if (svc->table_line)
+			return fail(p, "Table= given twice in one [Service]");
+		if (!parse_u32(value, &svc->table) || !svc->table ||
+		    (svc->table >= 253 && svc->table <= 255))
+			return fail(p, "Table=%s: expected a routing table "
+				       "number from 1 to 4294967295 other than "
+				       "253, 254 and 255 (default, main, local)",
+				    value);
+		svc->table_line = p->line;
+		return 1;
+	}
+	return fail(p, "unknown key %s in [Service]; expected Name=, Allow=, "
+		       "Exclusive=, Route=, Mark= or Table=",
+		    key);
+}
+
+static bool prefix_overlaps(const struct prefix *a, const struct prefix *b)
+{
+	unsigned bits = a->len < b->len ? a->len : b->len;
+
+	if (a->family != b->family)
+		return false;
+	for (unsigned bit = 0; bit < bits; bit++) {
+		uint8_t m = 0x80 >> (bit % 8);
+
+		if ((a->addr.bytes[bit / 8] & m) != (b->addr.bytes[bit / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* Checks a finished [Service]; p->line is moved to the line at fault. */
+static int service_end(struct parser *p)
+{
+	struct service *svc = p->svc;
+
+	if (!svc)
+		return 1;
+	if (!p->seen_name) {
+		p->line = svc->line;
+		return fail(p, "[Service] has no Name=");
+	}
+	if (!svc->n_allows) {
+		p->line = svc->line;
+		return fail(p, "service %s has no Allow=; it would reach "
+			       "nothing at all",
+			    svc->name);
+	}
+	for (size_t i = 0; i < svc->n_routes; i++) {
+		bool leads = false;
+		char dst[INET6_ADDRSTRLEN + 8];
+
+		for (size_t j = 0; j < svc->n_allows && !leads; j++)
+			leads = prefix_overlaps(&svc->routes[i].dst,
+						&svc->allows[j].dst);
+		if (!leads) {
+			p->line = svc->routes[i].line;
+			prefix_format(&svc->routes[i].dst, dst, sizeof(dst));
+			return fail(p, "Route= %s leads to no Allow= "
+				       "destination of service %s",
+				    dst, svc->name);
+		}
+	}
+	for (size_t i = 0; i + 1 < p->plan->n_services; i++) {
+		const struct service *o = &p->plan->services[i];
+
+		if (svc->mark_line && o->mark_value == svc->mark_value) {
+			p->line = svc->mark_line;
+			return fail(p, "Mark=0x%x is already used by service "
+				       "%s (%s:%u)",
+				    svc->mark_value, o->name, o->file,
+				    o->mark_line);
+		}
+		if (svc->table_line && o->table == svc->table) {
+			p->line = svc->table_line;
+			return fail(p, "Table=%u is already used by service %s "
+				       "(%s:%u)",
+				    svc->table, o->name, o->file,
+				    o->table_line);
+		}
+	}
+	return 1;
+}
+
+static int section_start(struct parser *p, const char *name)
+{
+	if (!service_end(p))
+		return 0;
+	p->svc = NULL;
+	p->seen_name = p->seen_exclusive = false;
+	if (strcmp(name, "Confine") == 0) {
+		p->section = SEC_CONFINE;
+		return 1;
+	}
+	if (strcmp(name, "Service") == 0) {
+		struct service *grown = realloc(
+			p->plan->services,
+			(p->plan->n_services + 1) * sizeof(*grown));
+
+		if (!grown)
+			return fail(p, "out of memory");
+		p->plan->services = grown;
+		p->svc = &grown[p->plan->n_services++];
+		*p->svc = (struct service){ .line = p->line };
+		p->svc->file = strdup(p->path);
+		if (!p->svc->file)
+			return fail(p, "out of memory");
+		p->section = SEC_SERVICE;
+		return 1;
+	}
+	return fail(p, "unknown section [%s]; expected [Service] or [Confine]",
+		    name);
+}
+
+static int handler(void *user, const char *section, const char *key,
+		   const char *value)
+{
+	struct parser *p = user;
+
+	if (p->failed)
+		return 0;
+	switch (p->section) {
+	case SEC_CONFINE:
+		return confine_key(p, key, value);
+	case SEC_SERVICE:
+		return service_key(p, key, value);
+	case SEC_NONE:
+		break;
+	}
+	return fail(p, "%s= outside any section; start with [Service]", key);
+}
+
+int policy_parse_file(struct plan *plan, const char *path,
+		      struct policy_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	struct parser p = { .plan = plan, .path = path, .f = f, .err = err };
+	uint32_t size;
+	int r;
+
+	if (!f) {
+		r = -errno;
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot open: %s",
+			 path, strerror(-r));
+		return r;
+	}
+	/* A new plan starts a new agreement check on [Confine]. */
+	if (confine_given.plan != plan || plan->n_services == 0) {
+		free(confine_given.mask_where);
+		free(confine_given.parent_where);
+		confine_given.mask_where = confine_given.parent_where = NULL;
+		confine_given.plan = plan;
+	}
+	r = ini_parse_stream(reader, &p, handler, &p);
+	if (p.failed)
+		return -EINVAL;
+	if (r > 0) {
+		p.line = (unsigned)r;
+		return fail(&p, "expected [Section] or Key=Value"), -EINVAL;
+	}
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot read", path);
+		return -EIO;
+	}
+	if (!service_end(&p))
+		return -EINVAL;
+	/* The mask may come after the marks; check them against the last. */
+	size = mark_field_size(plan->mark_mask);
+	for (size_t i = 0; i < plan->n_services; i++) {
+		struct service *svc = &plan->services[i];
+
+		if (svc->mark_line && svc->mark_value >= size) {
+			p.line = svc->mark_line;
+			p.path = svc->file;
+			p.failed = false;
+			return fail(&p, "Mark=0x%x does not fit MarkMask=0x%08x; "
+					"expected 1 to 0x%x",
+				    svc->mark_value, plan->mark_mask, size - 1),
+			       -EINVAL;
+		}
+	}
+	return 0;
+}
