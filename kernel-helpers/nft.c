@@ -1281,6 +1281,15 @@ int nft_apply(struct nft *n, const struct plan *plan,
 		for (size_t j = 0; j < s->n_cgroups; j++)
 			batch_cgroup_elem(&bt, NFT_MSG_DELSETELEM,
 					  &s->cgroups[j], s->name);
+		/*
+		 * A chain's comment cannot be changed in place: a service
+		 * whose comment changes gets a new chain. An unchanged one
+		 * keeps its chain, only refilled, so a repeated apply leaves
+		 * the ruleset exactly as it was.
+		 */
+		if (nft_service_current(s, plan_find(plan, s->name),
+					plan->mark_mask))
+			continue;
 		chain = service_chain(s->name);
 		if (!chain) {
 			r = -ENOMEM;
@@ -1299,6 +1308,7 @@ int nft_apply(struct nft *n, const struct plan *plan,
 		_cleanup_free_ char *chain = service_chain(svc->name);
 		_cleanup_free_ struct nft_exclusive *x = NULL;
 		struct emit_ctx ec = { &bt, svc->name };
+		const struct nft_service *is;
 		char comment[NFTNL_UDATA_COMMENT_MAXLEN];
 		size_t n_x;
 
@@ -1320,7 +1330,12 @@ int nft_apply(struct nft *n, const struct plan *plan,
 			batch_counter(&bt, NFT_MSG_NEWOBJ, rf);
 		}
 		format_comment(svc, plan->mark_mask, comment, sizeof(comment));
-		batch_chain_fresh(&bt, chain, comment);
+		is = nft_state_find(installed, svc->name);
+		batch_chain_fresh(&bt, chain,
+				  is && nft_service_current(is, svc,
+							    plan->mark_mask) ?
+					  NULL :
+					  comment);
 		r = service_rules(svc, plan->mark_mask, emit_to_batch, &ec);
 		if (r < 0)
 			goto out;
