@@ -89,7 +89,6 @@ cat >"$second" <<-EOF
 	[Service]
 	Name=other
 	Allow=tcp 10.99.1.1:8080
-	Allow=tcp 10.99.1.1:8080
 EOF
 refused "apply good + bad" "$TMPDIR_TEST/unknown-key.conf" 11 \
 	"$CONFINE" apply --netns "$CLIENT" "$second" "$TMPDIR_TEST/unknown-key.conf"
