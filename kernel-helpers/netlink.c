@@ -26,6 +26,8 @@ int nl_open(int bus, struct mnl_socket **out, uint32_t *portid)
 	}
 	/* Kernels before 4.12 lack extended ACKs; errors then carry no text. */
 	(void)mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	/* Errors need not echo the whole request back. */
+	(void)mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	/* Kernels before 4.20 ignore dump filters; callers filter anyway. */
 	(void)mnl_socket_setsockopt(nl, NETLINK_GET_STRICT_CHK, &one,
 				    sizeof(one));

@@ -56,10 +56,10 @@
 #define IP_CT_DIR_REPLY 1
 
 /*
- * A batch is limited to what one sendmsg() can carry; a policy large enough
- * to pass this is refused with E2BIG rather than split into two commits.
+ * One batch is one transaction, so it is never split: a policy that needs
+ * more than this is refused with E2BIG. 16 MiB is thousands of services.
  */
-#define BATCH_LIMIT (256 * 1024)
+#define BATCH_LIMIT (16 * 1024 * 1024)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_rule *, nftnl_rule_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_chain *, nftnl_chain_free)
@@ -188,6 +188,28 @@ static void batch_next(struct batch *bt)
 }
 
 /*
+ * The whole batch goes in one sendmsg() and all its ACKs are queued before
+ * it returns, so both socket buffers must hold that much; the defaults
+ * (about 200 KiB) do not for a large policy. Root may exceed the sysctl
+ * limits with the FORCE variants.
+ */
+static void size_buffers(struct nft *n, size_t batch, size_t acks)
+{
+	int fd = mnl_socket_get_fd(n->nl);
+	int snd = (int)batch + 65536;
+	/*
+	 * Each ACK is a skb of its own, charged at its true size (about
+	 * 1 KiB with its overhead), not at the 36 bytes it carries.
+	 */
+	int rcv = (int)(acks * 2048) + 65536;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+}
+
+/*
  * Sends the batch and reads every ACK. On failure, fail names the first
  * object the kernel refused.
  */
@@ -207,6 +229,7 @@ static int batch_send(struct nft *n, struct batch *bt, struct failure *fail)
 	nftnl_batch_end(mnl_nlmsg_batch_current(bt->b), bt->seq++);
 	mnl_nlmsg_batch_next(bt->b);
 	n->seq = bt->seq;
+	size_buffers(n, mnl_nlmsg_batch_size(bt->b), bt->n_what);
 
 	if (mnl_socket_sendto(n->nl, mnl_nlmsg_batch_head(bt->b),
 			      mnl_nlmsg_batch_size(bt->b)) < 0) {
