@@ -21,7 +21,8 @@ int cmd_check(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c != 'r') {
-			fprintf(stderr, "Usage: confine check [--rules] FILE...\n");
+			fprintf(stderr,
+				"Usage: confine check [--rules] FILE...\n");
 			return EXIT_POLICY;
 		}
 		rules = true;

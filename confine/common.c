@@ -187,7 +187,7 @@ struct created {
 	struct {
 		char *rel;
 		unsigned levels;
-	} *list;
+	} * list;
 	size_t n;
 };
 
@@ -261,8 +261,7 @@ static int service_cgroups(struct session *s, const struct service *svc,
 	return 0;
 }
 
-int apply_plan(struct session *s, struct plan *plan,
-	       const struct cgroup *extra)
+int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 {
 	struct nft_service_cgroups *maps = NULL;
 	struct cgroup *own = NULL;

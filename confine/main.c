@@ -14,9 +14,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "check", cmd_check },	  { "apply", cmd_apply },
-	{ "run", cmd_run },	  { "remove", cmd_remove },
-	{ "status", cmd_status },
+	{ "check", cmd_check },	  { "apply", cmd_apply },   { "run", cmd_run },
+	{ "remove", cmd_remove }, { "status", cmd_status },
 };
 
 static void usage(FILE *out)

@@ -21,7 +21,8 @@ static int check_empty(struct session *s, const struct nft_service *is)
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n = 0;
 
-		if (cgroup_rel_of_id(s->cgroup_mnt, is->cgroups[i].id, &rel) < 0)
+		if (cgroup_rel_of_id(s->cgroup_mnt, is->cgroups[i].id, &rel) <
+		    0)
 			continue;
 		if (asprintf(&path, "%s%s", s->cgroup_mnt, rel) < 0)
 			return -ENOMEM;
@@ -47,7 +48,8 @@ static int remove_cgroups(struct session *s, const struct nft_service *is)
 		char *slash;
 		int r;
 
-		if (cgroup_rel_of_id(s->cgroup_mnt, is->cgroups[i].id, &rel) < 0)
+		if (cgroup_rel_of_id(s->cgroup_mnt, is->cgroups[i].id, &rel) <
+		    0)
 			continue; /* already gone */
 		r = cgroup_remove(s->cgroup_mnt, rel, 1, &f);
 		if (r < 0) {
@@ -60,7 +62,8 @@ static int remove_cgroups(struct session *s, const struct nft_service *is)
 		 * CgroupParent= the admin chose is theirs and stays.
 		 */
 		parent = strdup(rel);
-		if (parent && (slash = strrchr(parent, '/')) && slash != parent) {
+		if (parent && (slash = strrchr(parent, '/')) &&
+		    slash != parent) {
 			*slash = '\0';
 			if (strcmp(parent, "/" DEFAULT_CGROUP_PARENT) == 0)
 				cgroup_remove(s->cgroup_mnt, parent, 1, NULL);
@@ -97,8 +100,9 @@ int cmd_remove(int argc, char **argv)
 		return r;
 	for (int i = 0; i < n_names; i++) {
 		if (!nft_state_find(&s.installed, names[i])) {
-			fprintf(stderr, "confine: no service named %s is "
-					"installed\n",
+			fprintf(stderr,
+				"confine: no service named %s is "
+				"installed\n",
 				names[i]);
 			ret = EXIT_FAILED;
 			goto out;

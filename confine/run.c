@@ -40,7 +40,8 @@ static bool prefix_contains(const struct prefix *p, int family,
 	if (bits % 8) {
 		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
 
-		if ((p->addr.bytes[bits / 8] & mask) != (a->bytes[bits / 8] & mask))
+		if ((p->addr.bytes[bits / 8] & mask) !=
+		    (a->bytes[bits / 8] & mask))
 			return false;
 	}
 	return true;
@@ -141,7 +142,8 @@ static int probe(const struct cgroup *cg, const struct service *svc,
 			 "a probe socket in cgroup %s sent a datagram to %s "
 			 "port %d, which the policy refuses: its packets are "
 			 "not the service's",
-			 cg->path, family == AF_INET ? "127.255.255.254" : "::1",
+			 cg->path,
+			 family == AF_INET ? "127.255.255.254" : "::1",
 			 PROBE_PORT);
 		return -EACCES;
 	default:
@@ -337,8 +339,9 @@ int cmd_run(int argc, char **argv)
 	} else if (plan.n_services == 1) {
 		svc = &plan.services[0];
 	} else {
-		fprintf(stderr, "confine: %s holds %zu services; choose one "
-				"with -s NAME\n",
+		fprintf(stderr,
+			"confine: %s holds %zu services; choose one "
+			"with -s NAME\n",
 			file, plan.n_services);
 		plan_free(&plan);
 		return EXIT_POLICY;
@@ -378,8 +381,9 @@ int cmd_run(int argc, char **argv)
 
 	r = cgroup_join(&cg, &(struct failure){ 0 });
 	if (r < 0) {
-		fprintf(stderr, "confine: cannot move process %d into cgroup "
-				"%s: %s\n",
+		fprintf(stderr,
+			"confine: cannot move process %d into cgroup "
+			"%s: %s\n",
 			getpid(), cg.path, strerror(-r));
 		r = EXIT_FAILED;
 		goto out;

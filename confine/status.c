@@ -43,8 +43,8 @@ static int view_fill(struct session *s, const struct nft_service *is,
 
 	*v = (struct service_view){ .is = is };
 	v->mark = mark_of_value(s->installed.mark_mask, is->mark_value);
-	v->cgroups = calloc(is->n_cgroups ? is->n_cgroups : 1,
-			    sizeof(*v->cgroups));
+	v->cgroups =
+		calloc(is->n_cgroups ? is->n_cgroups : 1, sizeof(*v->cgroups));
 	if (!v->cgroups)
 		return -ENOMEM;
 	for (size_t i = 0; i < is->n_cgroups; i++) {
@@ -106,7 +106,8 @@ static void print_text(const struct nft_state *st, struct service_view *v,
 		printf("  ip rule    IPv4 %s, IPv6 %s\n", yes(v[i].rt.rule[0]),
 		       yes(v[i].rt.rule[1]));
 		printf("  routes     unreachable default IPv4 %s, IPv6 %s\n",
-		       yes(v[i].rt.unreachable[0]), yes(v[i].rt.unreachable[1]));
+		       yes(v[i].rt.unreachable[0]),
+		       yes(v[i].rt.unreachable[1]));
 		printf("  packets    %" PRIu64 " allowed, %" PRIu64
 		       " refused\n",
 		       is->allowed_packets, is->refused_packets);
@@ -151,8 +152,8 @@ static void print_json(const struct nft_state *st, struct service_view *v,
 		printf("],\"state\":{\"nft\":true,\"rule_ipv4\":%s,"
 		       "\"rule_ipv6\":%s,\"unreachable_ipv4\":%s,"
 		       "\"unreachable_ipv6\":%s},\"in_force\":%s,"
-		       "\"packets\":{\"allowed\":%" PRIu64 ",\"refused\":%" PRIu64
-		       "}}",
+		       "\"packets\":{\"allowed\":%" PRIu64
+		       ",\"refused\":%" PRIu64 "}}",
 		       jbool(v[i].rt.rule[0]), jbool(v[i].rt.rule[1]),
 		       jbool(v[i].rt.unreachable[0]),
 		       jbool(v[i].rt.unreachable[1]), jbool(v[i].in_force),

@@ -140,7 +140,8 @@ int cgroup_ensure(const char *mnt, const char *rel, struct cgroup *out,
 
 	if (asprintf(&path, "%s%s", mnt, rel) < 0)
 		return -ENOMEM;
-	for (char *p = strchr(path + strlen(mnt) + 1, '/');; p = strchr(p + 1, '/')) {
+	for (char *p = strchr(path + strlen(mnt) + 1, '/');;
+	     p = strchr(p + 1, '/')) {
 		if (p)
 			*p = '\0';
 		if (mkdir(path, 0755) == 0) {

@@ -11,11 +11,11 @@
  * out of the scope, leaving NULL/-1 behind so nothing is released twice.
  */
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                 \
-	static inline void func##p(type *p)                     \
-	{                                                       \
-		if (*p)                                         \
-			func(*p);                               \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)     \
+	{                                       \
+		if (*p)                         \
+			func(*p);               \
 	}
 
 static inline void freep(void *p)
@@ -43,18 +43,18 @@ static inline void fclosep(FILE **f)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
-#define TAKE_PTR(p)                             \
-	({                                      \
-		__typeof__(p) _p = (p);         \
-		(p) = NULL;                     \
-		_p;                             \
+#define TAKE_PTR(p)                     \
+	({                              \
+		__typeof__(p) _p = (p); \
+		(p) = NULL;             \
+		_p;                     \
 	})
 
-#define TAKE_FD(fd)                             \
-	({                                      \
-		int _fd = (fd);                 \
-		(fd) = -1;                      \
-		_fd;                            \
+#define TAKE_FD(fd)             \
+	({                      \
+		int _fd = (fd); \
+		(fd) = -1;      \
+		_fd;            \
 	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -11,9 +11,9 @@ struct failure {
 	char kernel_msg[256];
 };
 
-#define failure_set(f, ...)                                                  \
-	do {                                                                 \
-		if (f)                                                       \
-			snprintf((f)->object, sizeof((f)->object),           \
-				 __VA_ARGS__);                               \
+#define failure_set(f, ...)                                        \
+	do {                                                       \
+		if (f)                                             \
+			snprintf((f)->object, sizeof((f)->object), \
+				 __VA_ARGS__);                     \
 	} while (0)

@@ -86,7 +86,8 @@ int nl_talk(struct mnl_socket *nl, uint32_t portid, struct nlmsghdr *nlh,
 			return -errno;
 		}
 		rem = len;
-		for (h = buf; mnl_nlmsg_ok(h, rem); h = mnl_nlmsg_next(h, &rem)) {
+		for (h = buf; mnl_nlmsg_ok(h, rem);
+		     h = mnl_nlmsg_next(h, &rem)) {
 			if (h->nlmsg_seq != seq || h->nlmsg_pid != portid)
 				continue;
 			if (h->nlmsg_type == NLMSG_ERROR)

@@ -222,8 +222,10 @@ static int batch_send(struct nft *n, struct batch *bt, struct failure *fail)
 	if (bt->oom)
 		return bt->oom;
 	if (bt->overflow) {
-		failure_set(fail, "build one nf_tables batch for this policy "
-				  "(over %d bytes)", BATCH_LIMIT);
+		failure_set(fail,
+			    "build one nf_tables batch for this policy "
+			    "(over %d bytes)",
+			    BATCH_LIMIT);
 		return -E2BIG;
 	}
 	nftnl_batch_end(mnl_nlmsg_batch_current(bt->b), bt->seq++);
@@ -274,9 +276,10 @@ static int batch_send(struct nft *n, struct batch *bt, struct failure *fail)
 			first_err = err;
 			if (fail) {
 				snprintf(fail->object, sizeof(fail->object),
-					 "%s", idx < bt->n_what ?
-						       bt->what[idx] :
-						       "commit nf_tables batch");
+					 "%s",
+					 idx < bt->n_what ?
+						 bt->what[idx] :
+						 "commit nf_tables batch");
 				snprintf(fail->kernel_msg,
 					 sizeof(fail->kernel_msg), "%s", msg);
 			}
@@ -345,8 +348,8 @@ static void rb_cmp(struct rule_builder *rb, uint32_t reg, uint32_t op,
 	rb_add(rb, e);
 }
 
-static void rb_payload(struct rule_builder *rb, uint32_t base,
-		       uint32_t offset, uint32_t len, uint32_t dreg)
+static void rb_payload(struct rule_builder *rb, uint32_t base, uint32_t offset,
+		       uint32_t len, uint32_t dreg)
 {
 	struct nftnl_expr *e = rb_expr(rb, "payload");
 
@@ -359,8 +362,8 @@ static void rb_payload(struct rule_builder *rb, uint32_t base,
 	rb_add(rb, e);
 }
 
-static void rb_bitwise(struct rule_builder *rb, uint32_t reg,
-		       const void *mask, const void *xor, size_t len)
+static void rb_bitwise(struct rule_builder *rb, uint32_t reg, const void *mask,
+		       const void * xor, size_t len)
 {
 	struct nftnl_expr *e = rb_expr(rb, "bitwise");
 
@@ -628,8 +631,7 @@ struct emit_ctx {
 	const char *service;
 };
 
-static void batch_rule(struct batch *bt, struct nftnl_rule *r,
-		       const char *what)
+static void batch_rule(struct batch *bt, struct nftnl_rule *r, const char *what)
 {
 	struct nlmsghdr *nlh;
 
@@ -655,7 +657,8 @@ static int emit_to_batch(struct nftnl_rule *rule, const char *what, void *ctx)
 
 static void batch_table(struct batch *bt, uint16_t type)
 {
-	_cleanup_(nftnl_table_freep) struct nftnl_table *t = nftnl_table_alloc();
+	_cleanup_(nftnl_table_freep) struct nftnl_table *t =
+		nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 
 	if (!t) {
@@ -793,8 +796,7 @@ static struct nftnl_set *set_new(const char *name)
 	return s;
 }
 
-static void batch_set_msg(struct batch *bt, uint16_t type,
-			  struct nftnl_set *s)
+static void batch_set_msg(struct batch *bt, uint16_t type, struct nftnl_set *s)
 {
 	struct nlmsghdr *nlh;
 
@@ -839,8 +841,9 @@ static void batch_cgroup_map(struct batch *bt, uint16_t type, uint32_t level)
 		 * makes `nft list` print the ids as /proc and bpftool do.
 		 */
 		ud = nftnl_udata_buf_alloc(16);
-		if (!ud || !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER,
-						NFT_BYTEORDER_HOST)) {
+		if (!ud ||
+		    !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER,
+					 NFT_BYTEORDER_HOST)) {
 			bt->oom = -ENOMEM;
 			return;
 		}
@@ -859,8 +862,8 @@ static void batch_cgroup_map(struct batch *bt, uint16_t type, uint32_t level)
  */
 static void batch_exclusive_set(struct batch *bt, int family)
 {
-	_cleanup_(nftnl_set_freep) struct nftnl_set *s = set_new(
-		family == AF_INET ? SET_EXCLUSIVE4 : SET_EXCLUSIVE6);
+	_cleanup_(nftnl_set_freep) struct nftnl_set *s =
+		set_new(family == AF_INET ? SET_EXCLUSIVE4 : SET_EXCLUSIVE6);
 	uint32_t alen = addr_len(family);
 	uint32_t type = family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR;
 
@@ -868,7 +871,8 @@ static void batch_exclusive_set(struct batch *bt, int family)
 		bt->oom = -ENOMEM;
 		return;
 	}
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL | NFT_SET_CONCAT);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS,
+			  NFT_SET_INTERVAL | NFT_SET_CONCAT);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
 			  type << NFT_TYPE_BITS | NFT_TYPE_INET_PROTOCOL);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen + 4);
@@ -913,7 +917,8 @@ static void batch_elem(struct batch *bt, uint16_t type, const char *set,
 	nftnl_set_elem_add(s, elem);
 	nlh = batch_msg(bt, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
 			"%s element %s in set inet " NFT_TABLE_NAME " %s",
-			type == NFT_MSG_NEWSETELEM ? "add" : "delete", what, set);
+			type == NFT_MSG_NEWSETELEM ? "add" : "delete", what,
+			set);
 	if (!nlh)
 		return;
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
@@ -948,8 +953,8 @@ static void batch_cgroup_elem(struct batch *bt, uint16_t type,
 	batch_elem(bt, type, map, e, what);
 }
 
-static void exclusive_key(const struct nft_exclusive *x, bool end,
-			  uint8_t *key, size_t *len)
+static void exclusive_key(const struct nft_exclusive *x, bool end, uint8_t *key,
+			  size_t *len)
 {
 	size_t alen = addr_len(x->family);
 
@@ -1015,8 +1020,9 @@ static void batch_refuse_chain(struct batch *bt)
 		bt->oom = -ENOMEM;
 		return;
 	}
-	batch_rule(bt, rb.rule, "refuse the rest as administratively "
-				"prohibited");
+	batch_rule(bt, rb.rule,
+		   "refuse the rest as administratively "
+		   "prohibited");
 	nftnl_rule_free(rb.rule);
 }
 
@@ -1166,8 +1172,9 @@ static int service_exclusive(const struct service *svc,
 	if (!x)
 		return -ENOMEM;
 	for (size_t i = 0; i < svc->n_allows; i++) {
-		struct nft_exclusive cand = { .family =
-						      svc->allows[i].dst.family };
+		struct nft_exclusive cand = {
+			.family = svc->allows[i].dst.family
+		};
 		bool covered = false;
 
 		prefix_range(&svc->allows[i].dst, &cand.start, &cand.end);
@@ -1228,9 +1235,9 @@ static uint32_t service_digest(const struct service *svc, uint32_t mask)
 			route_format(&svc->routes[i - svc->n_allows], line,
 				     sizeof(line));
 		else
-			snprintf(line, sizeof(line), "%" PRIx32 " %" PRIx32
-				 " %" PRIu32 " %d", mask, svc->mark_value,
-				 svc->table, svc->exclusive);
+			snprintf(line, sizeof(line),
+				 "%" PRIx32 " %" PRIx32 " %" PRIu32 " %d", mask,
+				 svc->mark_value, svc->table, svc->exclusive);
 		for (const char *c = line; *c; c++)
 			h = (h ^ (uint8_t)*c) * 16777619u;
 		h = (h ^ '\n') * 16777619u;
@@ -1238,12 +1245,13 @@ static uint32_t service_digest(const struct service *svc, uint32_t mask)
 	return h;
 }
 
-static void format_comment(const struct service *svc, uint32_t mask,
-			   char *buf, size_t size)
+static void format_comment(const struct service *svc, uint32_t mask, char *buf,
+			   size_t size)
 {
 	snprintf(buf, size,
 		 COMMENT_TAG " %s mark=0x%" PRIx32 " mask=0x%08" PRIx32
-			     " table=%" PRIu32 " exclusive=%s digest=%08" PRIx32,
+			     " table=%" PRIu32
+			     " exclusive=%s digest=%08" PRIx32,
 		 svc->name, svc->mark_value, mask, svc->table,
 		 svc->exclusive ? "yes" : "no", service_digest(svc, mask));
 }
@@ -1340,10 +1348,10 @@ int nft_apply(struct nft *n, const struct plan *plan,
 			goto out;
 		}
 		if (!nft_state_find(installed, svc->name)) {
-			_cleanup_free_ char *a = service_counter(svc->name,
-								 "allowed");
-			_cleanup_free_ char *rf = service_counter(svc->name,
-								  "refused");
+			_cleanup_free_ char *a =
+				service_counter(svc->name, "allowed");
+			_cleanup_free_ char *rf =
+				service_counter(svc->name, "refused");
 
 			if (!a || !rf) {
 				r = -ENOMEM;
@@ -1496,10 +1504,9 @@ typedef int (*dump_cb)(const struct nlmsghdr *nlh, void *data);
  * One dump request; build() fills the message. -ENOENT from the kernel
  * (no table) is returned as is for the caller to interpret.
  */
-static int dump(struct nft *n, uint16_t type, void (*build)(struct nlmsghdr *,
-							    const void *),
-		const void *arg, mnl_cb_t cb, void *data, struct failure *fail,
-		const char *what)
+static int dump(struct nft *n, uint16_t type,
+		void (*build)(struct nlmsghdr *, const void *), const void *arg,
+		mnl_cb_t cb, void *data, struct failure *fail, const char *what)
 {
 	_cleanup_free_ char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
 	struct nlmsghdr *nlh;
@@ -1513,8 +1520,8 @@ static int dump(struct nft *n, uint16_t type, void (*build)(struct nlmsghdr *,
 				    NLM_F_DUMP | NLM_F_ACK, seq);
 	if (build)
 		build(nlh, arg);
-	r = nl_talk(n->nl, n->portid, nlh, seq, buf, MNL_SOCKET_BUFFER_SIZE,
-		    cb, data, fail ? fail->kernel_msg : NULL,
+	r = nl_talk(n->nl, n->portid, nlh, seq, buf, MNL_SOCKET_BUFFER_SIZE, cb,
+		    data, fail ? fail->kernel_msg : NULL,
 		    fail ? sizeof(fail->kernel_msg) : 0);
 	if (r < 0 && r != -ENOENT)
 		failure_set(fail, "%s", what);
@@ -1590,13 +1597,13 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_chain_nlmsg_parse(nlh, c) < 0)
 		return MNL_CB_OK;
 	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
-	if (!name || strncmp(name, SERVICE_CHAIN_PREFIX,
-			     strlen(SERVICE_CHAIN_PREFIX)) != 0 ||
+	if (!name ||
+	    strncmp(name, SERVICE_CHAIN_PREFIX, strlen(SERVICE_CHAIN_PREFIX)) !=
+		    0 ||
 	    !nftnl_chain_is_set(c, NFTNL_CHAIN_USERDATA))
 		return MNL_CB_OK;
 	ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &ud_len);
-	if (nftnl_udata_parse(ud, ud_len, comment_cb, &comment) < 0 ||
-	    !comment)
+	if (nftnl_udata_parse(ud, ud_len, comment_cb, &comment) < 0 || !comment)
 		return MNL_CB_OK;
 
 	grown = realloc(s->services, (s->n_services + 1) * sizeof(*grown));
@@ -1607,8 +1614,8 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	*svc = (struct nft_service){ 0 };
 	matched = sscanf(comment,
 			 COMMENT_TAG " %48s mark=0x%" SCNx32 " mask=0x%" SCNx32
-				     " table=%" SCNu32 " exclusive=%3s digest=%"
-				     SCNx32,
+				     " table=%" SCNu32
+				     " exclusive=%3s digest=%" SCNx32,
 			 svc->name, &svc->mark_value, &s->mark_mask,
 			 &svc->table, exclusive, &svc->digest);
 	/* A chain of this prefix whose comment is not ours is not a service. */

@@ -116,8 +116,7 @@ static void rule_format(const struct fw_rule *rule, char *buf, size_t size)
 		 family_name(rule->family));
 }
 
-static void troute_format(const struct table_route *rt, char *buf,
-			  size_t size)
+static void troute_format(const struct table_route *rt, char *buf, size_t size)
 {
 	char dst[INET6_ADDRSTRLEN + 8] = "default", gw[INET6_ADDRSTRLEN];
 	char dev[IF_NAMESIZE] = "";
@@ -163,8 +162,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[FRA_MAX + 1] = { 0 };
 	struct rule_list *list = data;
-	struct fw_rule rule = { .family = frh->family,
-				.table = frh->table };
+	struct fw_rule rule = { .family = frh->family, .table = frh->table };
 	struct fw_rule *grown;
 
 	if (nlh->nlmsg_type != RTM_NEWRULE || frh->action != FR_ACT_TO_TBL)
@@ -227,7 +225,8 @@ static int rule_send(struct rtnl *r, uint16_t type, const struct fw_rule *rule,
 {
 	struct nlmsghdr *nlh = msg_new(
 		r, type, type == RTM_NEWRULE ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	struct fib_rule_hdr *frh =
+		mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 	char what[128];
 	int err;
 
@@ -242,8 +241,8 @@ static int rule_send(struct rtnl *r, uint16_t type, const struct fw_rule *rule,
 	err = talk(r, nlh, NULL, NULL, fail);
 	if (err < 0) {
 		rule_format(rule, what, sizeof(what));
-		failure_set(fail, "%s %s", type == RTM_NEWRULE ? "add" : "delete",
-			    what);
+		failure_set(fail, "%s %s",
+			    type == RTM_NEWRULE ? "add" : "delete", what);
 	}
 	return err;
 }
@@ -331,7 +330,8 @@ static int routes_dump(struct rtnl *r, uint32_t table, struct route_list *out,
 	*out = (struct route_list){ .table = table };
 	for (int f = 0; f < 2; f++) {
 		struct nlmsghdr *nlh = msg_new(r, RTM_GETROUTE, NLM_F_DUMP);
-		struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		struct rtmsg *rtm =
+			mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 		int err;
 
 		rtm->rtm_family = families[f];
@@ -404,7 +404,8 @@ static bool route_matches(const struct table_route *want,
 	       (!want->oif || want->oif == have->oif);
 }
 
-static bool prefix_inside(const struct prefix *inner, const struct prefix *outer)
+static bool prefix_inside(const struct prefix *inner,
+			  const struct prefix *outer)
 {
 	size_t bits = outer->len;
 
@@ -445,8 +446,9 @@ static int wanted_routes(const struct service *svc, struct table_route **out,
 			rt->oif = if_nametoindex(ro->dev);
 			if (!rt->oif) {
 				route_format(ro, what, sizeof(what));
-				failure_set(fail, "find interface %s of Route=%s "
-						  "of service %s",
+				failure_set(fail,
+					    "find interface %s of Route=%s "
+					    "of service %s",
 					    ro->dev, what, svc->name);
 				free(w);
 				return -ENODEV;
@@ -654,8 +656,8 @@ int rtnl_service_prune(struct rtnl *r, uint32_t mark_mask,
 			continue;
 		for (size_t j = 0; j < n_want && !wanted; j++)
 			wanted = route_matches(&want[j], &have.items[i]);
-		if (!wanted &&
-		    (err = route_send(r, RTM_DELROUTE, &have.items[i], fail)) < 0)
+		if (!wanted && (err = route_send(r, RTM_DELROUTE,
+						 &have.items[i], fail)) < 0)
 			goto out;
 	}
 out:
@@ -737,7 +739,8 @@ int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
 					     .mark = mark,
 					     .mask = mark_mask,
 					     .table = table,
-					     .priority = CONFINE_RULE_PRIORITY };
+					     .priority =
+						     CONFINE_RULE_PRIORITY };
 		struct table_route unreachable = {
 			.family = families[f],
 			.type = RTN_UNREACHABLE,
@@ -745,7 +748,8 @@ int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
 		};
 
 		for (size_t i = 0; i < rules.n && !state->rule[f]; i++)
-			state->rule[f] = rule_equal(&rules.items[i], &want_rule);
+			state->rule[f] =
+				rule_equal(&rules.items[i], &want_rule);
 		for (size_t i = 0; i < have.n && !state->unreachable[f]; i++)
 			state->unreachable[f] =
 				have.items[i].protocol == RTPROT_CONFINE &&

@@ -183,7 +183,7 @@ static void prefix_network(const struct prefix *p, char *buf, size_t size)
 	unsigned max = p->family == AF_INET ? 32 : 128;
 
 	for (unsigned bit = p->len; bit < max; bit++)
-		n.addr.bytes[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+		n.addr.bytes[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
 	prefix_format(&n, buf, size);
 	if (n.len == max) {
 		size_t l = strlen(buf);
@@ -236,9 +236,11 @@ static int parse_allow(struct parser *p, const char *value)
 	proto = strtok_r(copy, " \t", &rest);
 	dst = strtok_r(NULL, " \t", &rest);
 	if (!proto || !dst || strtok_r(NULL, " \t", &rest))
-		return fail(p, "Allow=%s: expected PROTO ADDR[/PREFIX][:PORT[-PORT]], "
-			       "e.g. Allow=udp 10.99.0.1:514",
-			    value);
+		return fail(
+			p,
+			"Allow=%s: expected PROTO ADDR[/PREFIX][:PORT[-PORT]], "
+			"e.g. Allow=udp 10.99.0.1:514",
+			value);
 	if (strcmp(proto, "tcp") == 0)
 		a.proto = L4_TCP;
 	else if (strcmp(proto, "udp") == 0)
@@ -248,8 +250,9 @@ static int parse_allow(struct parser *p, const char *value)
 	else if (strcmp(proto, "any") == 0)
 		a.proto = L4_ANY;
 	else
-		return fail(p, "Allow=%s: unknown protocol '%s'; expected tcp, "
-			       "udp, icmp or any",
+		return fail(p,
+			    "Allow=%s: unknown protocol '%s'; expected tcp, "
+			    "udp, icmp or any",
 			    value, proto);
 
 	/* A port follows the last ':' of IPv4, or the ']' of IPv6. */
@@ -265,8 +268,9 @@ static int parse_allow(struct parser *p, const char *value)
 		}
 	} else if (strchr(dst, ':')) {
 		if (strchr(dst, ':') != strrchr(dst, ':'))
-			return fail(p, "Allow=%s: write IPv6 addresses in "
-				       "brackets, e.g. [fd00::1]:514",
+			return fail(p,
+				    "Allow=%s: write IPv6 addresses in "
+				    "brackets, e.g. [fd00::1]:514",
 				    value);
 		port = strchr(dst, ':');
 		*port++ = '\0';
@@ -279,20 +283,22 @@ static int parse_allow(struct parser *p, const char *value)
 		char *dash = strchr(port, '-');
 
 		if (a.proto != L4_TCP && a.proto != L4_UDP)
-			return fail(p, "Allow=%s: a port is only valid with tcp "
-				       "or udp",
+			return fail(p,
+				    "Allow=%s: a port is only valid with tcp "
+				    "or udp",
 				    value);
 		if (dash)
 			*dash = '\0';
 		if (!parse_u32(port, &lo) || lo < 1 || lo > 65535 ||
-		    (dash && (!parse_u32(dash + 1, &hi) || hi < 1 ||
-			      hi > 65535)))
+		    (dash &&
+		     (!parse_u32(dash + 1, &hi) || hi < 1 || hi > 65535)))
 			return fail(p, "Allow=%s: a port is 1 to 65535", value);
 		if (!dash)
 			hi = lo;
 		if (lo > hi)
-			return fail(p, "Allow=%s: the port range %u-%u is "
-				       "backwards",
+			return fail(p,
+				    "Allow=%s: the port range %u-%u is "
+				    "backwards",
 				    value, lo, hi);
 		a.port_min = (uint16_t)lo;
 		a.port_max = (uint16_t)hi;
@@ -347,29 +353,34 @@ static int parse_route(struct parser *p, const char *value)
 				arg[len - 1] = '\0';
 				arg++;
 			}
-			if (inet_pton(ro.dst.family, arg, ro.gateway.bytes) != 1)
-				return fail(p, "Route=%s: gateway %s is not an "
-					       "%s address",
+			if (inet_pton(ro.dst.family, arg, ro.gateway.bytes) !=
+			    1)
+				return fail(p,
+					    "Route=%s: gateway %s is not an "
+					    "%s address",
 					    value, arg,
 					    ro.dst.family == AF_INET ? "IPv4" :
 								       "IPv6");
 			ro.has_gateway = true;
 		} else if (strcmp(word, "dev") == 0 && !ro.dev[0]) {
 			if (strlen(arg) >= sizeof(ro.dev) || strchr(arg, '/'))
-				return fail(p, "Route=%s: '%s' is not an "
-					       "interface name (1 to 15 "
-					       "characters)",
+				return fail(p,
+					    "Route=%s: '%s' is not an "
+					    "interface name (1 to 15 "
+					    "characters)",
 					    value, arg);
 			snprintf(ro.dev, sizeof(ro.dev), "%s", arg);
 		} else {
-			return fail(p, "Route=%s: unexpected '%s'; expected "
-				       "DEST via GW [dev IF] or DEST dev IF",
+			return fail(p,
+				    "Route=%s: unexpected '%s'; expected "
+				    "DEST via GW [dev IF] or DEST dev IF",
 				    value, word);
 		}
 	}
 	if (!ro.has_gateway && !ro.dev[0])
-		return fail(p, "Route=%s: expected DEST via GW [dev IF] or DEST "
-			       "dev IF",
+		return fail(p,
+			    "Route=%s: expected DEST via GW [dev IF] or DEST "
+			    "dev IF",
 			    value);
 	grown = realloc(p->svc->routes,
 			(p->svc->n_routes + 1) * sizeof(*grown));
@@ -432,18 +443,21 @@ static int confine_key(struct parser *p, const char *key, const char *value)
 		unsigned bits;
 
 		if (!parse_u32(value, &mask) || !mask)
-			return fail(p, "MarkMask=%s: expected a mask such as "
-				       "0xff000000",
+			return fail(p,
+				    "MarkMask=%s: expected a mask such as "
+				    "0xff000000",
 				    value);
 		field = mask >> __builtin_ctz(mask);
 		bits = (unsigned)__builtin_popcount(mask);
 		if ((field & (field + 1)) || bits < 2 || bits > 16)
-			return fail(p, "MarkMask=%s: expected one run of 2 to "
-				       "16 contiguous bits, such as 0xff000000",
+			return fail(p,
+				    "MarkMask=%s: expected one run of 2 to "
+				    "16 contiguous bits, such as 0xff000000",
 				    value);
 		if (confine_given.mask_where && p->plan->mark_mask != mask)
-			return fail(p, "MarkMask=%s disagrees with MarkMask="
-				       "0x%08x at %s",
+			return fail(p,
+				    "MarkMask=%s disagrees with MarkMask="
+				    "0x%08x at %s",
 				    value, p->plan->mark_mask,
 				    confine_given.mask_where);
 		p->plan->mark_mask = mask;
@@ -458,24 +472,27 @@ static int confine_key(struct parser *p, const char *key, const char *value)
 			return fail(p, "CgroupParent= is too long");
 		snprintf(buf, sizeof(buf), "%s", value);
 		if (!normalize_parent(buf))
-			return fail(p, "CgroupParent=%s: expected a cgroup path "
-				       "relative to the cgroup2 root, such as "
-				       "confine or system.slice/confine",
+			return fail(p,
+				    "CgroupParent=%s: expected a cgroup path "
+				    "relative to the cgroup2 root, such as "
+				    "confine or system.slice/confine",
 				    value);
 		if (confine_given.parent_where &&
 		    strcmp(p->plan->cgroup_parent, buf) != 0)
-			return fail(p, "CgroupParent=%s disagrees with "
-				       "CgroupParent=%s at %s",
+			return fail(p,
+				    "CgroupParent=%s disagrees with "
+				    "CgroupParent=%s at %s",
 				    value, p->plan->cgroup_parent,
 				    confine_given.parent_where);
-		snprintf(p->plan->cgroup_parent,
-			 sizeof(p->plan->cgroup_parent), "%s", buf);
+		snprintf(p->plan->cgroup_parent, sizeof(p->plan->cgroup_parent),
+			 "%s", buf);
 		free(confine_given.parent_where);
 		confine_given.parent_where = strdup(where);
 		return 1;
 	}
-	return fail(p, "unknown key %s in [Confine]; expected MarkMask= or "
-		       "CgroupParent=",
+	return fail(p,
+		    "unknown key %s in [Confine]; expected MarkMask= or "
+		    "CgroupParent=",
 		    key);
 }
 
@@ -487,14 +504,16 @@ static int service_key(struct parser *p, const char *key, const char *value)
 		if (p->seen_name)
 			return fail(p, "Name= given twice in one [Service]");
 		if (!valid_name(value))
-			return fail(p, "Name=%s: expected 1 to %d letters, "
-				       "digits, '_', '.' or '-', not starting "
-				       "with '.' or '-'",
+			return fail(p,
+				    "Name=%s: expected 1 to %d letters, "
+				    "digits, '_', '.' or '-', not starting "
+				    "with '.' or '-'",
 				    value, SERVICE_NAME_MAX);
 		for (size_t i = 0; i + 1 < p->plan->n_services; i++)
 			if (strcmp(p->plan->services[i].name, value) == 0)
-				return fail(p, "Name=%s: a service of that name "
-					       "is already defined at %s:%u",
+				return fail(p,
+					    "Name=%s: a service of that name "
+					    "is already defined at %s:%u",
 					    value, p->plan->services[i].file,
 					    p->plan->services[i].line);
 		snprintf(svc->name, sizeof(svc->name), "%s", value);
@@ -507,9 +526,11 @@ static int service_key(struct parser *p, const char *key, const char *value)
 		return parse_route(p, value);
 	if (strcmp(key, "Exclusive") == 0) {
 		if (p->seen_exclusive)
-			return fail(p, "Exclusive= given twice in one [Service]");
+			return fail(p,
+				    "Exclusive= given twice in one [Service]");
 		if (!parse_bool(value, &svc->exclusive))
-			return fail(p, "Exclusive=%s: expected yes or no", value);
+			return fail(p, "Exclusive=%s: expected yes or no",
+				    value);
 		p->seen_exclusive = true;
 		return 1;
 	}
@@ -517,8 +538,9 @@ static int service_key(struct parser *p, const char *key, const char *value)
 		if (svc->mark_line)
 			return fail(p, "Mark= given twice in one [Service]");
 		if (!parse_u32(value, &svc->mark_value) || !svc->mark_value)
-			return fail(p, "Mark=%s: expected a number from 1, such "
-				       "as 0x14",
+			return fail(p,
+				    "Mark=%s: expected a number from 1, such "
+				    "as 0x14",
 				    value);
 		svc->mark_line = p->line;
 		return 1;
@@ -528,15 +550,17 @@ static int service_key(struct parser *p, const char *key, const char *value)
 			return fail(p, "Table= given twice in one [Service]");
 		if (!parse_u32(value, &svc->table) || !svc->table ||
 		    (svc->table >= 253 && svc->table <= 255))
-			return fail(p, "Table=%s: expected a routing table "
-				       "number from 1 to 4294967295 other than "
-				       "253, 254 and 255 (default, main, local)",
+			return fail(p,
+				    "Table=%s: expected a routing table "
+				    "number from 1 to 4294967295 other than "
+				    "253, 254 and 255 (default, main, local)",
 				    value);
 		svc->table_line = p->line;
 		return 1;
 	}
-	return fail(p, "unknown key %s in [Service]; expected Name=, Allow=, "
-		       "Exclusive=, Route=, Mark= or Table=",
+	return fail(p,
+		    "unknown key %s in [Service]; expected Name=, Allow=, "
+		    "Exclusive=, Route=, Mark= or Table=",
 		    key);
 }
 
@@ -549,7 +573,8 @@ static bool prefix_overlaps(const struct prefix *a, const struct prefix *b)
 	for (unsigned bit = 0; bit < bits; bit++) {
 		uint8_t m = 0x80 >> (bit % 8);
 
-		if ((a->addr.bytes[bit / 8] & m) != (b->addr.bytes[bit / 8] & m))
+		if ((a->addr.bytes[bit / 8] & m) !=
+		    (b->addr.bytes[bit / 8] & m))
 			return false;
 	}
 	return true;
@@ -568,8 +593,9 @@ static int service_end(struct parser *p)
 	}
 	if (!svc->n_allows) {
 		p->line = svc->line;
-		return fail(p, "service %s has no Allow=; it would reach "
-			       "nothing at all",
+		return fail(p,
+			    "service %s has no Allow=; it would reach "
+			    "nothing at all",
 			    svc->name);
 	}
 	for (size_t i = 0; i < svc->n_routes; i++) {
@@ -582,8 +608,9 @@ static int service_end(struct parser *p)
 		if (!leads) {
 			p->line = svc->routes[i].line;
 			prefix_format(&svc->routes[i].dst, dst, sizeof(dst));
-			return fail(p, "Route= %s leads to no Allow= "
-				       "destination of service %s",
+			return fail(p,
+				    "Route= %s leads to no Allow= "
+				    "destination of service %s",
 				    dst, svc->name);
 		}
 	}
@@ -592,15 +619,17 @@ static int service_end(struct parser *p)
 
 		if (svc->mark_line && o->mark_value == svc->mark_value) {
 			p->line = svc->mark_line;
-			return fail(p, "Mark=0x%x is already used by service "
-				       "%s (%s:%u)",
+			return fail(p,
+				    "Mark=0x%x is already used by service "
+				    "%s (%s:%u)",
 				    svc->mark_value, o->name, o->file,
 				    o->mark_line);
 		}
 		if (svc->table_line && o->table == svc->table) {
 			p->line = svc->table_line;
-			return fail(p, "Table=%u is already used by service %s "
-				       "(%s:%u)",
+			return fail(p,
+				    "Table=%u is already used by service %s "
+				    "(%s:%u)",
 				    svc->table, o->name, o->file,
 				    o->table_line);
 		}
@@ -619,9 +648,9 @@ static int section_start(struct parser *p, const char *name)
 		return 1;
 	}
 	if (strcmp(name, "Service") == 0) {
-		struct service *grown = realloc(
-			p->plan->services,
-			(p->plan->n_services + 1) * sizeof(*grown));
+		struct service *grown =
+			realloc(p->plan->services,
+				(p->plan->n_services + 1) * sizeof(*grown));
 
 		if (!grown)
 			return fail(p, "out of memory");
@@ -699,8 +728,9 @@ int policy_parse_file(struct plan *plan, const char *path,
 			p.line = svc->mark_line;
 			p.path = svc->file;
 			p.failed = false;
-			return fail(&p, "Mark=0x%x does not fit MarkMask=0x%08x; "
-					"expected 1 to 0x%x",
+			return fail(&p,
+				    "Mark=0x%x does not fit MarkMask=0x%08x; "
+				    "expected 1 to 0x%x",
 				    svc->mark_value, plan->mark_mask, size - 1),
 			       -EINVAL;
 		}

@@ -86,18 +86,18 @@ int plan_assign(struct plan *plan, const struct taken *taken,
 			snprintf(err->msg, sizeof(err->msg),
 				 "%s:%u: Mark=0x%x of service %s is used by "
 				 "another installed service; choose another",
-				 svc->file, svc->mark_line ? svc->mark_line :
-							     svc->line,
+				 svc->file,
+				 svc->mark_line ? svc->mark_line : svc->line,
 				 svc->mark_value, svc->name);
 			return -EEXIST;
 		}
-		if (svc->table && listed(taken->tables, taken->n_tables,
-					 svc->table)) {
+		if (svc->table &&
+		    listed(taken->tables, taken->n_tables, svc->table)) {
 			snprintf(err->msg, sizeof(err->msg),
 				 "%s:%u: Table=%u of service %s is used by "
 				 "another installed service; choose another",
-				 svc->file, svc->table_line ? svc->table_line :
-							      svc->line,
+				 svc->file,
+				 svc->table_line ? svc->table_line : svc->line,
 				 svc->table, svc->name);
 			return -EEXIST;
 		}
@@ -181,8 +181,7 @@ void allow_format(const struct allow *a, char *buf, size_t size)
 	else if (a->port_min)
 		snprintf(port, sizeof(port), ":%u-%u", a->port_min,
 			 a->port_max);
-	snprintf(buf, size, a->dst.family == AF_INET6 ? "%s [%s]%s" :
-							"%s %s%s",
+	snprintf(buf, size, a->dst.family == AF_INET6 ? "%s [%s]%s" : "%s %s%s",
 		 l4proto_name(a->proto), dst, port);
 }
 
@@ -213,7 +212,8 @@ void plan_print(const struct plan *plan, FILE *out)
 		fprintf(out, "service %s  (%s:%u)\n", svc->name, svc->file,
 			svc->line);
 		if (svc->mark_value)
-			fprintf(out, "  mark      0x%x (fwmark 0x%08x/0x%08x)\n",
+			fprintf(out,
+				"  mark      0x%x (fwmark 0x%08x/0x%08x)\n",
 				svc->mark_value,
 				mark_of_value(plan->mark_mask, svc->mark_value),
 				plan->mark_mask);

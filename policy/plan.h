@@ -80,7 +80,8 @@ struct service {
 
 struct plan {
 	uint32_t mark_mask;
-	char cgroup_parent[256]; /* relative to the cgroup2 root, no leading / */
+	char cgroup_parent[256]; /* relative to the cgroup2 root, no leading /
+				  */
 	struct service *services;
 	size_t n_services;
 };

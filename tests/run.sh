@@ -18,6 +18,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libmnl-dev libnftnl-dev libinih-dev libseccomp-dev scdoc
 	rsyslog nftables iproute2 iputils-ping bsdutils python3 procps
+	clang-format git
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -38,8 +38,7 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static void check(bool ok, const char *what, const char *got,
-		  const char *want)
+static void check(bool ok, const char *what, const char *got, const char *want)
 {
 	checked++;
 	if (ok) {
@@ -61,7 +60,8 @@ static void good(const char *path)
 	FILE *out = open_memstream(&got, &len);
 
 	if (asprintf(&expected_path, "%.*s.expected",
-		     (int)(strlen(path) - strlen(".policy")), path) < 0 || !out)
+		     (int)(strlen(path) - strlen(".policy")), path) < 0 ||
+	    !out)
 		exit(1);
 	plan_init(&plan);
 	if (policy_parse_file(&plan, path, &err) < 0 ||
