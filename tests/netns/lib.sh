@@ -231,6 +231,9 @@ cgroup_pids_recursive() {
 cleanup() {
 	local rc=$? pid ns d
 	trap - EXIT
+	# A second signal must not cut the cleanup short and leave
+	# namespaces or cgroups behind.
+	trap '' INT TERM
 	set +e
 
 	for pid in "${TEST_PIDS[@]}"; do

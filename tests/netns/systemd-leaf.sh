@@ -1,0 +1,56 @@
+#!/bin/bash
+# Under a systemd service, `confine run` must keep the program inside the
+# unit's cgroup (systemd tracks the main PID by it): the program runs in a
+# leaf <unit cgroup>/confine-syslog, keeps its PID, and is confined there
+# just as in the standalone cgroup. systemd is simulated the way confine
+# recognises it: $INVOCATION_ID set and a cgroup whose name ends in .service.
+
+. "$(dirname "$0")/lib.sh"
+
+require_all
+setup_topology
+start_log_server
+start_second_server
+
+policy="$TMPDIR_TEST/syslog.conf"
+write_policy "$policy"
+unit_rel="/confine-test-$$/fake.service"
+mkdir "$CGROUP2$unit_rel" || fail "cannot create the unit cgroup"
+
+# The "unit" process: joins the unit cgroup, then execs confine run, which
+# execs a shell that reports its PID and cgroup and runs the probe.
+tok="unit-$$-$RANDOM$RANDOM"
+out=$(
+	echo "$BASHPID" >"$CGROUP2$unit_rel/cgroup.procs" || exit 99
+	echo "UNITPID $BASHPID"
+	INVOCATION_ID=0123456789abcdef0123456789abcdef exec "$CONFINE" run \
+		--netns "$CLIENT" -p "$policy" -s syslog -- \
+		sh -c 'echo "PROGPID $$"; sed -n "s/^0::/PROGCG /p" /proc/self/cgroup
+			exec "$0" "$@"' \
+		"$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" \
+		tcp:$SRV_V4:601 tcp:$SRV2_V4:601 2>&1
+)
+rc=$?
+echo "$out"
+check "confine run under the simulated unit exits 0 (saw $rc)" test "$rc" -eq 0
+
+unit_pid=$(awk '$1 == "UNITPID" { print $2 }' <<<"$out")
+prog_pid=$(awk '$1 == "PROGPID" { print $2 }' <<<"$out")
+prog_cg=$(awk '$1 == "PROGCG" { print $2 }' <<<"$out")
+check "the program keeps the PID the unit started ($unit_pid = $prog_pid)" \
+	test -n "$unit_pid" -a "$unit_pid" = "$prog_pid"
+check "the program runs in the leaf $unit_rel/confine-syslog (saw $prog_cg)" \
+	test "$prog_cg" = "$unit_rel/confine-syslog"
+check_connected "$out" parent tcp "$SRV_V4" 601
+check_refused_fast "$out" parent tcp "$SRV2_V4" 601
+
+paths=$("$CONFINE" status --netns "$CLIENT" --json | "$PYTHON" -c '
+import json, sys
+for s in json.load(sys.stdin)["services"]:
+	for c in s["cgroups"]:
+		print(c["path"])')
+echo "status cgroups: $paths"
+check "status lists the unit leaf among the service's cgroups" \
+	grep -qx "$unit_rel/confine-syslog" <<<"$paths"
+
+finish
