@@ -72,6 +72,15 @@ static int remove_cgroups(struct session *s, const struct nft_service *is)
 	return ret;
 }
 
+/* Whether NAMES (all services when empty) names this service. */
+static bool chosen(char *const *names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return n == 0;
+}
+
 int cmd_remove(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -110,11 +119,8 @@ int cmd_remove(int argc, char **argv)
 	}
 	for (size_t i = 0; i < s.installed.n_services; i++) {
 		const struct nft_service *is = &s.installed.services[i];
-		bool chosen = !n_names;
-
-		for (int j = 0; j < n_names && !chosen; j++)
-			chosen = strcmp(names[j], is->name) == 0;
-		if (chosen && check_empty(&s, is) < 0) {
+		if (chosen(names, n_names, is->name) &&
+		    check_empty(&s, is) < 0) {
 			ret = EXIT_FAILED;
 			goto out;
 		}
@@ -129,11 +135,7 @@ int cmd_remove(int argc, char **argv)
 	/* Rules and routes only match marked packets, and none are left. */
 	for (size_t i = 0; i < s.installed.n_services; i++) {
 		const struct nft_service *is = &s.installed.services[i];
-		bool chosen = !n_names;
-
-		for (int j = 0; j < n_names && !chosen; j++)
-			chosen = strcmp(names[j], is->name) == 0;
-		if (!chosen)
+		if (!chosen(names, n_names, is->name))
 			continue;
 		r = rtnl_service_remove(s.rtnl, is->table, &f);
 		if (r < 0) {

@@ -256,8 +256,7 @@ static void warn_unrouted(struct session *s, const struct service *svc)
  * (the unit needs Delegate=yes). Elsewhere, the standalone cgroup.
  */
 static int pick_cgroup(struct session *s, const struct plan *plan,
-		       const struct service *svc, struct cgroup *cg,
-		       bool *in_unit)
+		       const struct service *svc, struct cgroup *cg)
 {
 	_cleanup_free_ char *self = NULL, *rel = NULL;
 	struct failure f = { 0 };
@@ -265,11 +264,9 @@ static int pick_cgroup(struct session *s, const struct plan *plan,
 	size_t len;
 	int r;
 
-	*in_unit = false;
 	if (getenv("INVOCATION_ID") && cgroup_self(&self) == 0 &&
 	    (len = strlen(self)) > strlen(unit_suffix) &&
 	    strcmp(self + len - strlen(unit_suffix), unit_suffix) == 0) {
-		*in_unit = true;
 		if (asprintf(&rel, "%s/confine-%s", self, svc->name) < 0)
 			return -ENOMEM;
 		r = cgroup_ensure(s->cgroup_mnt, rel, cg, NULL, &f);
@@ -304,7 +301,6 @@ int cmd_run(int argc, char **argv)
 	struct session s;
 	struct plan plan, one;
 	char reason[512];
-	bool in_unit;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+p:s:", opts, NULL)) != -1) {
@@ -359,7 +355,7 @@ int cmd_run(int argc, char **argv)
 		r = r > 0 ? r : EXIT_FAILED;
 		goto out;
 	}
-	r = pick_cgroup(&s, &one, svc, &cg, &in_unit);
+	r = pick_cgroup(&s, &one, svc, &cg);
 	if (r < 0) {
 		r = EXIT_FAILED;
 		goto out;

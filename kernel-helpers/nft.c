@@ -335,6 +335,17 @@ static void rb_meta_load(struct rule_builder *rb, uint32_t key, uint32_t dreg)
 	rb_add(rb, e);
 }
 
+static void rb_ct_load(struct rule_builder *rb, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = rb_expr(rb, "ct");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	rb_add(rb, e);
+}
+
 static void rb_cmp(struct rule_builder *rb, uint32_t reg, uint32_t op,
 		   const void *data, size_t len)
 {
@@ -701,15 +712,31 @@ static void batch_chain_msg(struct batch *bt, uint16_t type,
 	batch_next(bt);
 }
 
+/* Empties a chain: a DELRULE that names only the chain. */
+static void batch_flush_chain(struct batch *bt, const char *name)
+{
+	_cleanup_(nftnl_rule_freep) struct nftnl_rule *flush = rule_new(name);
+	struct nlmsghdr *nlh;
+
+	if (!flush) {
+		bt->oom = -ENOMEM;
+		return;
+	}
+	nlh = batch_msg(bt, NFT_MSG_DELRULE, 0, "flush chain inet %s %s",
+			NFT_TABLE_NAME, name);
+	if (!nlh)
+		return;
+	nftnl_rule_nlmsg_build_payload(nlh, flush);
+	batch_next(bt);
+}
+
 /* Adds a regular chain (comment may be NULL), then empties it. */
 static void batch_chain_fresh(struct batch *bt, const char *name,
 			      const char *comment)
 {
 	_cleanup_(nftnl_chain_freep) struct nftnl_chain *c = chain_new(name);
-	_cleanup_(nftnl_rule_freep) struct nftnl_rule *flush = rule_new(name);
-	struct nlmsghdr *nlh;
 
-	if (!c || !flush) {
+	if (!c) {
 		bt->oom = -ENOMEM;
 		return;
 	}
@@ -727,31 +754,19 @@ static void batch_chain_fresh(struct batch *bt, const char *name,
 				     nftnl_udata_buf_len(ud));
 	}
 	batch_chain_msg(bt, NFT_MSG_NEWCHAIN, c, "add");
-	nlh = batch_msg(bt, NFT_MSG_DELRULE, 0, "flush chain inet %s %s",
-			NFT_TABLE_NAME, name);
-	if (!nlh)
-		return;
-	nftnl_rule_nlmsg_build_payload(nlh, flush);
-	batch_next(bt);
+	batch_flush_chain(bt, name);
 }
 
 static void batch_del_chain(struct batch *bt, const char *name)
 {
 	_cleanup_(nftnl_chain_freep) struct nftnl_chain *c = chain_new(name);
-	_cleanup_(nftnl_rule_freep) struct nftnl_rule *flush = rule_new(name);
-	struct nlmsghdr *nlh;
 
-	if (!c || !flush) {
+	if (!c) {
 		bt->oom = -ENOMEM;
 		return;
 	}
 	/* A chain must be empty before it can go. */
-	nlh = batch_msg(bt, NFT_MSG_DELRULE, 0, "flush chain inet %s %s",
-			NFT_TABLE_NAME, name);
-	if (!nlh)
-		return;
-	nftnl_rule_nlmsg_build_payload(nlh, flush);
-	batch_next(bt);
+	batch_flush_chain(bt, name);
 	batch_chain_msg(bt, NFT_MSG_DELCHAIN, c, "delete");
 }
 
@@ -759,11 +774,8 @@ static void batch_output_chain(struct batch *bt)
 {
 	_cleanup_(nftnl_chain_freep) struct nftnl_chain *c =
 		chain_new(CHAIN_OUTPUT);
-	_cleanup_(nftnl_rule_freep) struct nftnl_rule *flush =
-		rule_new(CHAIN_OUTPUT);
-	struct nlmsghdr *nlh;
 
-	if (!c || !flush) {
+	if (!c) {
 		bt->oom = -ENOMEM;
 		return;
 	}
@@ -776,12 +788,7 @@ static void batch_output_chain(struct batch *bt)
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NF_IP_PRI_MANGLE);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	batch_chain_msg(bt, NFT_MSG_NEWCHAIN, c, "add");
-	nlh = batch_msg(bt, NFT_MSG_DELRULE, 0, "flush chain inet %s %s",
-			NFT_TABLE_NAME, CHAIN_OUTPUT);
-	if (!nlh)
-		return;
-	nftnl_rule_nlmsg_build_payload(nlh, flush);
-	batch_next(bt);
+	batch_flush_chain(bt, CHAIN_OUTPUT);
 }
 
 static struct nftnl_set *set_new(const char *name)
@@ -992,6 +999,18 @@ static void batch_exclusive_elem(struct batch *bt, uint16_t type,
 		   what);
 }
 
+/* Queues a built rule and frees it; a failed build marks the batch. */
+static void batch_built_rule(struct batch *bt, struct rule_builder *rb,
+			     const char *what)
+{
+	if (!rb->rule || rb->err)
+		bt->oom = rb->err ? rb->err : -ENOMEM;
+	else
+		batch_rule(bt, rb->rule, what);
+	nftnl_rule_free(rb->rule);
+	rb->rule = NULL;
+}
+
 static void batch_refuse_chain(struct batch *bt)
 {
 	struct rule_builder rb;
@@ -1004,26 +1023,14 @@ static void batch_refuse_chain(struct batch *bt)
 	rb_meta_load(&rb, NFT_META_L4PROTO, NFT_REG_1);
 	rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &tcp, sizeof(tcp));
 	rb_reject(&rb, NFT_REJECT_TCP_RST, 0);
-	if (!rb.rule || rb.err) {
-		nftnl_rule_free(rb.rule);
-		bt->oom = -ENOMEM;
-		return;
-	}
-	batch_rule(bt, rb.rule, "reset refused TCP");
-	nftnl_rule_free(rb.rule);
+	batch_built_rule(bt, &rb, "reset refused TCP");
 
 	rb = (struct rule_builder){ rule_new(CHAIN_REFUSE), 0 };
 	rb_reject(&rb, NFT_REJECT_ICMPX_UNREACH,
 		  NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
-	if (!rb.rule || rb.err) {
-		nftnl_rule_free(rb.rule);
-		bt->oom = -ENOMEM;
-		return;
-	}
-	batch_rule(bt, rb.rule,
-		   "refuse the rest as administratively "
-		   "prohibited");
-	nftnl_rule_free(rb.rule);
+	batch_built_rule(bt, &rb,
+			 "refuse the rest as administratively "
+			 "prohibited");
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -1044,35 +1051,20 @@ static void batch_output_rules(struct batch *bt, uint32_t mask,
 	batch_output_chain(bt);
 
 	rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
-	{
-		struct nftnl_expr *e = rb_expr(&rb, "ct");
-
-		if (e) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY,
-					   NFT_CT_DIRECTION);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-			rb_add(&rb, e);
-		}
-	}
+	rb_ct_load(&rb, NFT_CT_DIRECTION, NFT_REG_1);
 	rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &reply, sizeof(reply));
 	rb_verdict(&rb, NF_ACCEPT, NULL);
-	if (!rb.rule || rb.err)
-		goto oom;
-	batch_rule(bt, rb.rule, "accept replies to incoming connections");
-	nftnl_rule_free(rb.rule);
+	batch_built_rule(bt, &rb, "accept replies to incoming connections");
 
 	for (size_t i = 0; i < n_levels; i++) {
 		cgroup_map_name(levels[i], map, sizeof(map));
 		rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
 		rb_socket_cgroup(&rb, levels[i], NFT_REG_1);
 		rb_lookup(&rb, map, NFT_REG_1, true);
-		if (!rb.rule || rb.err)
-			goto oom;
 		snprintf(what, sizeof(what),
 			 "socket cgroupv2 level %" PRIu32 " vmap @%s",
 			 levels[i], map);
-		batch_rule(bt, rb.rule, what);
-		nftnl_rule_free(rb.rule);
+		batch_built_rule(bt, &rb, what);
 	}
 
 	/*
@@ -1083,10 +1075,7 @@ static void batch_output_rules(struct batch *bt, uint32_t mask,
 	 */
 	rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
 	rb_set_mark(&rb, mask, 0);
-	if (!rb.rule || rb.err)
-		goto oom;
-	batch_rule(bt, rb.rule, "clear the mark field of unconfined packets");
-	nftnl_rule_free(rb.rule);
+	batch_built_rule(bt, &rb, "clear the mark field of unconfined packets");
 
 	for (int f = 0; f < 2; f++) {
 		int family = f ? AF_INET6 : AF_INET;
@@ -1102,19 +1091,12 @@ static void batch_output_rules(struct batch *bt, uint32_t mask,
 			  NFT_REG32_00, false);
 		rb_counter(&rb, COUNTER_OTHERS);
 		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
-		if (!rb.rule || rb.err)
-			goto oom;
-		batch_rule(bt, rb.rule,
-			   f ? "refuse others' IPv6 packets to exclusive "
-			       "destinations" :
-			       "refuse others' IPv4 packets to exclusive "
-			       "destinations");
-		nftnl_rule_free(rb.rule);
+		batch_built_rule(bt, &rb,
+				 f ? "refuse others' IPv6 packets to exclusive "
+				     "destinations" :
+				     "refuse others' IPv4 packets to exclusive "
+				     "destinations");
 	}
-	return;
-oom:
-	nftnl_rule_free(rb.rule);
-	bt->oom = -ENOMEM;
 }
 
 /* ---- exclusive destinations ------------------------------------------ */

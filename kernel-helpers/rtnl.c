@@ -768,36 +768,6 @@ int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
 	return 0;
 }
 
-int rtnl_confine_tables(struct rtnl *r, uint32_t **tables, size_t *n,
-			struct failure *fail)
-{
-	struct rule_list rules = { 0 };
-	uint32_t *list;
-	size_t count = 0;
-	int err;
-
-	err = rules_dump(r, &rules, fail);
-	if (err < 0)
-		return err;
-	list = calloc(rules.n + 1, sizeof(*list));
-	if (!list) {
-		free(rules.items);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < rules.n; i++) {
-		bool seen = false;
-
-		for (size_t j = 0; j < count && !seen; j++)
-			seen = list[j] == rules.items[i].table;
-		if (!seen)
-			list[count++] = rules.items[i].table;
-	}
-	free(rules.items);
-	*tables = list;
-	*n = count;
-	return 0;
-}
-
 struct lookup_ctx {
 	struct route_lookup *out;
 	bool got;

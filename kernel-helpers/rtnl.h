@@ -80,10 +80,6 @@ int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
 		       uint32_t table, const struct service *svc,
 		       struct rtnl_service_state *state, struct failure *fail);
 
-/* The tables referred to by confine's rules (for remove without names). */
-int rtnl_confine_tables(struct rtnl *r, uint32_t **tables, size_t *n,
-			struct failure *fail);
-
 /* Result of a FIB lookup, as `ip route get` would show it. */
 struct route_lookup {
 	unsigned char type; /* RTN_UNICAST, RTN_UNREACHABLE, RTN_LOCAL, ... */
