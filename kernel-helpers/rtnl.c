@@ -804,7 +804,9 @@ int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
 
 	rtm->rtm_family = family;
 	rtm->rtm_dst_len = addr_len(family) * 8;
-	rtm->rtm_flags = RTM_F_LOOKUP_TABLE;
+	/* IPv4 reports the table only when asked; IPv6 refuses the flag. */
+	if (family == AF_INET)
+		rtm->rtm_flags = RTM_F_LOOKUP_TABLE;
 	mnl_attr_put(nlh, RTA_DST, addr_len(family), dst->bytes);
 	if (mark)
 		mnl_attr_put_u32(nlh, RTA_MARK, mark);
