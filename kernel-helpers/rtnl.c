@@ -44,7 +44,15 @@ struct table_route {
 	union inet_addr gateway;
 	int oif; /* 0: any / none */
 	uint32_t table;
+	uint32_t metric; /* 0: the kernel's default */
 };
+
+/*
+ * The catch-all goes last, so that a default Route= or an Allow= of a /0
+ * can sit beside it (same prefix, lower metric) and win; IPv4 also falls
+ * back to it when that route's nexthop is dead.
+ */
+#define UNREACHABLE_METRIC UINT32_MAX
 
 static const int families[2] = { AF_INET, AF_INET6 };
 
@@ -102,6 +110,18 @@ static int talk(struct rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 		       fail ? sizeof(fail->kernel_msg) : 0);
 }
 
+/*
+ * Not every failure comes from the kernel: an unknown Route= device or a
+ * foreign route must not show the text of an earlier exchange.
+ */
+static void fail_reset(struct failure *fail)
+{
+	if (fail) {
+		fail->object[0] = '\0';
+		fail->kernel_msg[0] = '\0';
+	}
+}
+
 static size_t addr_len(int family)
 {
 	return family == AF_INET ? 4 : 16;
@@ -116,7 +136,8 @@ static void rule_format(const struct fw_rule *rule, char *buf, size_t size)
 		 family_name(rule->family));
 }
 
-static void troute_format(const struct table_route *rt, char *buf, size_t size)
+static void troute_format(const struct table_route *rt, bool with_table,
+			  char *buf, size_t size)
 {
 	char dst[INET6_ADDRSTRLEN + 8] = "default", gw[INET6_ADDRSTRLEN];
 	char dev[IF_NAMESIZE] = "";
@@ -135,7 +156,7 @@ static void troute_format(const struct table_route *rt, char *buf, size_t size)
 	if (rt->oif && if_indextoname(rt->oif, dev) && n > 0 &&
 	    (size_t)n < size)
 		n += snprintf(buf + n, size - n, " dev %s", dev);
-	if (n > 0 && (size_t)n < size)
+	if (with_table && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - n, " table %u", rt->table);
 }
 
@@ -260,6 +281,7 @@ struct route_list {
 	struct table_route *items;
 	size_t n;
 	uint32_t table; /* 0: every table */
+	bool confine_only;
 	int err;
 };
 
@@ -299,6 +321,8 @@ static void route_parse(const struct nlmsghdr *nlh, struct table_route *rt,
 	}
 	if (tb[RTA_OIF])
 		rt->oif = mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_PRIORITY])
+		rt->metric = mnl_attr_get_u32(tb[RTA_PRIORITY]);
 }
 
 static int route_cb(const struct nlmsghdr *nlh, void *data)
@@ -311,7 +335,8 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWROUTE || (rtm->rtm_flags & RTM_F_CLONED))
 		return MNL_CB_OK;
 	route_parse(nlh, &rt, tb);
-	if (list->table && rt.table != list->table)
+	if ((list->table && rt.table != list->table) ||
+	    (list->confine_only && rt.protocol != RTPROT_CONFINE))
 		return MNL_CB_OK;
 	grown = realloc(list->items, (list->n + 1) * sizeof(*grown));
 	if (!grown) {
@@ -323,11 +348,15 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Every route of table (0: of every table), both families. */
-static int routes_dump(struct rtnl *r, uint32_t table, struct route_list *out,
-		       struct failure *fail)
+/*
+ * The routes of table (0: of every table), both families; only confine's
+ * when confine_only, so that remove_all does not copy a full BGP table.
+ */
+static int routes_dump(struct rtnl *r, uint32_t table, bool confine_only,
+		       struct route_list *out, struct failure *fail)
 {
-	*out = (struct route_list){ .table = table };
+	*out = (struct route_list){ .table = table,
+				    .confine_only = confine_only };
 	for (int f = 0; f < 2; f++) {
 		struct nlmsghdr *nlh = msg_new(r, RTM_GETROUTE, NLM_F_DUMP);
 		struct rtmsg *rtm =
@@ -335,10 +364,15 @@ static int routes_dump(struct rtnl *r, uint32_t table, struct route_list *out,
 		int err;
 
 		rtm->rtm_family = families[f];
-		/* A filter for strict-checking kernels; others dump all. */
+		/* Filters for strict-checking kernels; others dump all. */
+		if (confine_only)
+			rtm->rtm_protocol = RTPROT_CONFINE;
 		if (table)
 			mnl_attr_put_u32(nlh, RTA_TABLE, table);
 		err = talk(r, nlh, route_cb, out, fail);
+		/* A filtered dump of a table never created fails so. */
+		if (err == -ENOENT && table)
+			err = 0;
 		if (err < 0 || out->err < 0) {
 			if (table)
 				failure_set(fail, "list %s routes of table %u",
@@ -380,16 +414,21 @@ static int route_send(struct rtnl *r, uint16_t type,
 			     rt->gateway.bytes);
 	if (rt->oif)
 		mnl_attr_put_u32(nlh, RTA_OIF, rt->oif);
+	if (rt->metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, rt->metric);
 	err = talk(r, nlh, NULL, NULL, fail);
 	if (err < 0) {
-		troute_format(rt, what, sizeof(what));
+		troute_format(rt, true, what, sizeof(what));
 		failure_set(fail, "%s route %s",
 			    type == RTM_NEWROUTE ? "add" : "delete", what);
 	}
 	return err;
 }
 
-/* want's oif 0 means "any interface": the kernel picked it. */
+/*
+ * want's oif 0 means "any interface": the kernel picked it. Its metric 0
+ * means any too, as IPv6 turns 0 into 1024.
+ */
 static bool route_matches(const struct table_route *want,
 			  const struct table_route *have)
 {
@@ -401,7 +440,8 @@ static bool route_matches(const struct table_route *want,
 	       want->has_gateway == have->has_gateway &&
 	       (!want->has_gateway ||
 		memcmp(want->gateway.bytes, have->gateway.bytes, alen) == 0) &&
-	       (!want->oif || want->oif == have->oif);
+	       (!want->oif || want->oif == have->oif) &&
+	       (!want->metric || want->metric == have->metric);
 }
 
 static bool prefix_inside(const struct prefix *inner,
@@ -478,6 +518,7 @@ static int wanted_routes(const struct service *svc, struct table_route **out,
 			.type = RTN_UNREACHABLE,
 			.dst = { .family = families[f] },
 			.table = svc->table,
+			.metric = UNREACHABLE_METRIC,
 		};
 	*out = w;
 	*n_out = n;
@@ -551,6 +592,24 @@ void rtnl_undo_run(struct rtnl *r, struct rtnl_undo *undo)
 		undo_to(r, undo, 0);
 }
 
+/*
+ * Recorded before it is sent, so that running out of memory cannot leave
+ * an addition unrecorded.
+ */
+static int add_recorded(struct rtnl *r, struct rtnl_undo *undo,
+			const struct undo_entry *e, struct failure *fail)
+{
+	int err = undo_push(undo, e);
+
+	if (err < 0)
+		return err;
+	err = e->is_rule ? rule_send(r, RTM_NEWRULE, &e->rule, fail) :
+			   route_send(r, RTM_NEWROUTE, &e->route, fail);
+	if (err < 0)
+		undo->n--;
+	return err;
+}
+
 /* ---- services --------------------------------------------------------- */
 
 int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
@@ -564,21 +623,22 @@ int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
 	char what[192];
 	int err;
 
+	fail_reset(fail);
 	err = wanted_routes(svc, &want, &n_want, fail);
 	if (err < 0)
 		return err;
-	err = routes_dump(r, svc->table, &have, fail);
+	err = routes_dump(r, svc->table, false, &have, fail);
 	if (err < 0)
 		return err;
 	/* A table with someone else's routes is theirs. */
 	for (size_t i = 0; i < have.n; i++) {
 		if (have.items[i].protocol == RTPROT_CONFINE)
 			continue;
-		troute_format(&have.items[i], what, sizeof(what));
+		troute_format(&have.items[i], false, what, sizeof(what));
 		failure_set(fail,
-			    "use routing table %u for service %s: it already "
-			    "holds \"%s\", which confine did not install; set "
-			    "Table= to a free table",
+			    "routing table %u of service %s already holds %s, "
+			    "which confine did not install; set Table= to a "
+			    "free table",
 			    svc->table, svc->name, what);
 		err = -EEXIST;
 		goto out;
@@ -597,8 +657,8 @@ int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
 			present = rule_equal(&rules.items[i], &e.rule);
 		if (present)
 			continue;
-		err = rule_send(r, RTM_NEWRULE, &e.rule, fail);
-		if (err < 0 || (err = undo_push(undo, &e)) < 0)
+		err = add_recorded(r, undo, &e, fail);
+		if (err < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < n_want; i++) {
@@ -609,8 +669,8 @@ int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
 			present = route_matches(&want[i], &have.items[j]);
 		if (present)
 			continue;
-		err = route_send(r, RTM_NEWROUTE, &want[i], fail);
-		if (err < 0 || (err = undo_push(undo, &e)) < 0)
+		err = add_recorded(r, undo, &e, fail);
+		if (err < 0)
 			goto out;
 	}
 out:
@@ -631,6 +691,7 @@ int rtnl_service_prune(struct rtnl *r, uint32_t mark_mask,
 	size_t n_want = 0;
 	int err;
 
+	fail_reset(fail);
 	err = wanted_routes(svc, &want, &n_want, fail);
 	if (err < 0)
 		return err;
@@ -646,7 +707,7 @@ int rtnl_service_prune(struct rtnl *r, uint32_t mark_mask,
 		if (stale && (err = rule_send(r, RTM_DELRULE, ru, fail)) < 0)
 			goto out;
 	}
-	err = routes_dump(r, svc->table, &have, fail);
+	err = routes_dump(r, svc->table, true, &have, fail);
 	if (err < 0)
 		goto out;
 	for (size_t i = 0; i < have.n; i++) {
@@ -673,6 +734,7 @@ static int remove_table(struct rtnl *r, uint32_t table, struct failure *fail)
 	struct rule_list rules = { 0 };
 	int err;
 
+	fail_reset(fail);
 	err = rules_dump(r, &rules, fail);
 	if (err < 0)
 		return err;
@@ -683,7 +745,7 @@ static int remove_table(struct rtnl *r, uint32_t table, struct failure *fail)
 		if (err < 0 && err != -ENOENT)
 			goto out;
 	}
-	err = routes_dump(r, table, &have, fail);
+	err = routes_dump(r, table, true, &have, fail);
 	if (err < 0)
 		goto out;
 	for (size_t i = 0; i < have.n; i++) {
@@ -720,6 +782,7 @@ int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
 	size_t n_want = 0;
 	int err;
 
+	fail_reset(fail);
 	*state = (struct rtnl_service_state){ 0 };
 	if (svc) {
 		err = wanted_routes(svc, &want, &n_want, fail);
@@ -729,7 +792,7 @@ int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
 	err = rules_dump(r, &rules, fail);
 	if (err < 0)
 		return err;
-	err = routes_dump(r, table, &have, fail);
+	err = routes_dump(r, table, true, &have, fail);
 	if (err < 0) {
 		free(rules.items);
 		return err;
@@ -745,6 +808,7 @@ int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
 			.family = families[f],
 			.type = RTN_UNREACHABLE,
 			.dst = { .family = families[f] },
+			.metric = UNREACHABLE_METRIC,
 		};
 
 		for (size_t i = 0; i < rules.n && !state->rule[f]; i++)
@@ -802,6 +866,7 @@ int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
 	char a[INET6_ADDRSTRLEN];
 	int err;
 
+	fail_reset(fail);
 	rtm->rtm_family = family;
 	rtm->rtm_dst_len = addr_len(family) * 8;
 	/* IPv4 reports the table only when asked; IPv6 refuses the flag. */

@@ -45,7 +45,8 @@ void rtnl_undo_free(struct rtnl_undo *undo);
  *   - for each Allow= destination not inside a Route= destination: `throw
  *     DEST`, so that the lookup falls through to the next rules (the main
  *     table) and the service reaches it as the host does;
- *   - `unreachable default`, so that nothing else is routed.
+ *   - `unreachable default` at the highest metric, so that nothing else is
+ *     routed (a default Route= or Allow= of a /0 wins over it).
  * Refuses with -EEXIST, naming the route, if the table holds a route that
  * confine did not install. On failure, what this call added is undone
  * before returning (what earlier calls recorded in undo is left to the
