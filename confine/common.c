@@ -8,7 +8,9 @@
 
 #include "confine/common.h"
 #include "kernel-helpers/cleanup.h"
+#include "kernel-helpers/caps.h"
 #include "kernel-helpers/netns.h"
+#include "kernel-helpers/sockmark.h"
 
 void report(int err, const struct failure *f)
 {
@@ -182,6 +184,27 @@ int assign_plan(struct session *s, struct plan *plan)
 	return 0;
 }
 
+void warn_kept_caps(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n_services; i++) {
+		const struct service *svc = &plan->services[i];
+
+		for (int cap = 0; cap < 64; cap++) {
+			const char *how = cap_undo_reason(cap);
+			char name[32];
+
+			if (!how || !(svc->keep_caps & (UINT64_C(1) << cap)))
+				continue;
+			fprintf(stderr,
+				"%s:%u: warning: service %s keeps CAP_%s, "
+				"with which it can undo its confinement: "
+				"%s\n",
+				svc->file, svc->keep_cap_line[cap], svc->name,
+				capability_name(cap, name, sizeof(name)), how);
+		}
+	}
+}
+
 /* Cgroups created by this call, removed again if it fails. */
 struct created {
 	struct {
@@ -190,6 +213,72 @@ struct created {
 	} * list;
 	size_t n;
 };
+
+/* Cgroups that got confine's socket-mark programs from this call. */
+struct marked {
+	char **paths;
+	size_t n;
+};
+
+/*
+ * Gives the sockets of cg the service's mark from creation. A kernel that
+ * refuses the programs is fatal only to a service with Route=: without it
+ * the first route lookup uses the main table, and the nf_tables rules mark
+ * and reroute the allowed packets as before.
+ */
+static int mark_sockets(const struct plan *plan, const struct service *svc,
+			const struct cgroup *cg, struct marked *m,
+			struct failure *f)
+{
+	uint32_t mark = mark_of_value(plan->mark_mask, svc->mark_value);
+	bool attached = false;
+	char **grown;
+	int r;
+
+	grown = realloc(m->paths, (m->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	m->paths = grown;
+	r = sockmark_attach(cg->path, mark, &attached, f);
+	if (attached) {
+		m->paths[m->n] = strdup(cg->path);
+		if (!m->paths[m->n]) {
+			sockmark_detach(cg->path, NULL);
+			return -ENOMEM;
+		}
+		m->n++;
+	}
+	if (r < 0 && svc->n_routes) {
+		fprintf(stderr,
+			"confine: service %s needs its sockets marked from "
+			"creation, because its Route= (%s:%u) must choose the "
+			"route and source address at the first lookup:\n",
+			svc->name, svc->file, svc->routes[0].line);
+		return r;
+	}
+	if (r < 0) {
+		report(r, f);
+		warn("service %s: sockets are marked only by the nf_tables "
+		     "rules; it has no Route=, so its traffic is routed as "
+		     "before",
+		     svc->name);
+		memset(f, 0, sizeof(*f));
+	}
+	return 0;
+}
+
+static void marked_undo(struct marked *m)
+{
+	for (size_t i = m->n; i-- > 0;)
+		sockmark_detach(m->paths[i], NULL);
+}
+
+static void marked_free(struct marked *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->paths[i]);
+	free(m->paths);
+}
 
 static int ensure_cgroup(struct session *s, const char *rel, struct cgroup *cg,
 			 struct created *c, struct failure *f)
@@ -266,6 +355,7 @@ int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 	struct nft_service_cgroups *maps = NULL;
 	struct cgroup *own = NULL;
 	struct created created = { 0 };
+	struct marked marked = { 0 };
 	struct rtnl_undo *undo = NULL;
 	struct failure f = { 0 };
 	int r, ret = EXIT_FAILED;
@@ -309,6 +399,16 @@ int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 		if (r < 0)
 			goto fail;
 	}
+	/* Sockets marked from now on route by the tables just installed. */
+	for (size_t i = 0; i < plan->n_services; i++) {
+		r = mark_sockets(plan, &plan->services[i], &own[i], &marked,
+				 &f);
+		if (r == 0 && i == 0 && extra && extra->id != own[0].id)
+			r = mark_sockets(plan, &plan->services[0], extra,
+					 &marked, &f);
+		if (r < 0)
+			goto fail;
+	}
 	r = nft_apply(s->nft, plan, maps, &s->installed, &f);
 	if (r < 0)
 		goto fail;
@@ -331,6 +431,7 @@ int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 	goto out;
 fail:
 	report(r, &f);
+	marked_undo(&marked);
 	rtnl_undo_run(s->rtnl, undo);
 	created_undo(s, &created);
 out:
@@ -342,6 +443,7 @@ out:
 	free(own);
 	rtnl_undo_free(undo);
 	created_free(&created);
+	marked_free(&marked);
 	if (ret == 0)
 		ret = session_refresh(s);
 	return ret;

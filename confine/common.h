@@ -47,13 +47,20 @@ char *service_cgroup_rel(const struct plan *plan, const struct service *svc);
 /*
  * Completes plan's automatic marks and tables (an installed service keeps
  * the values it has), then installs every service of the plan: cgroups,
- * ip rules and routes, and the nf_tables batch. extra (may be NULL) is one
- * more cgroup to map to plan->services[0]. On failure, everything this
+ * ip rules and routes, socket-mark programs and the nf_tables batch.
+ * extra (may be NULL) is one more cgroup to map to plan->services[0],
+ * such as a systemd unit's leaf. On failure, everything this
  * call added is removed again, the failure is reported, and EXIT_FAILED
  * or EXIT_POLICY is returned.
  */
 int apply_plan(struct session *s, struct plan *plan,
 	       const struct cgroup *extra);
+
+/*
+ * Prints a FILE:LINE warning for each capability a service keeps with
+ * KeepCapabilities= that lets it undo its confinement.
+ */
+void warn_kept_caps(const struct plan *plan);
 
 /* Fills the automatic values only (as apply_plan does first). */
 int assign_plan(struct session *s, struct plan *plan);

@@ -17,35 +17,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "confine/commands.h"
 #include "confine/common.h"
+#include "kernel-helpers/caps.h"
 #include "kernel-helpers/cleanup.h"
+#include "kernel-helpers/seccomp-filter.h"
+#include "kernel-helpers/sockmark.h"
 
 #define PROBE_PORT 9 /* discard */
-
-static bool prefix_contains(const struct prefix *p, int family,
-			    const union inet_addr *a)
-{
-	size_t bits = p->len;
-
-	if (p->family != family)
-		return false;
-	for (size_t i = 0; i < bits / 8; i++)
-		if (p->addr.bytes[i] != a->bytes[i])
-			return false;
-	if (bits % 8) {
-		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
-
-		if ((p->addr.bytes[bits / 8] & mask) !=
-		    (a->bytes[bits / 8] & mask))
-			return false;
-	}
-	return true;
-}
 
 static bool allowed(const struct service *svc, int family,
 		    const union inet_addr *a, enum l4proto proto, uint16_t port)
@@ -155,10 +139,15 @@ static int probe(const struct cgroup *cg, const struct service *svc,
 	}
 }
 
-/* Returns 0 when svc is in force for cg, or -errno with reason filled. */
+/*
+ * Returns 0 when svc is in force for cg, or -errno with reason filled.
+ * *sockmarked tells whether sockets of cg are marked from creation; that
+ * is required only when require_sockmark.
+ */
 static int verify(struct session *s, const struct plan *plan,
 		  const struct service *svc, const struct cgroup *cg,
-		  char *reason, size_t size)
+		  bool require_sockmark, bool *sockmarked, char *reason,
+		  size_t size)
 {
 	const struct nft_service *is = nft_state_find(&s->installed, svc->name);
 	uint32_t mark = mark_of_value(plan->mark_mask, svc->mark_value);
@@ -215,16 +204,31 @@ static int verify(struct session *s, const struct plan *plan,
 			 st.routes_missing, svc->table);
 		return -ENOENT;
 	}
+	r = sockmark_check(cg->path, mark, sockmarked, &f);
+	if (r < 0) {
+		snprintf(reason, size, "cannot %s: %s", f.object, strerror(-r));
+		return r;
+	}
+	if (!*sockmarked && require_sockmark) {
+		snprintf(reason, size,
+			 "the BPF programs that mark the sockets of cgroup %s "
+			 "with 0x%x are not attached",
+			 cg->path, mark);
+		return -ENOENT;
+	}
 	return probe(cg, svc, reason, size);
 }
 
 /*
- * The classic recipe's "set a default gateway" note: the first route
- * lookup uses the main table because the mark is set only later, in the
- * output hook. A destination the main table cannot reach fails there with
- * ENETUNREACH, before confine sees the packet.
+ * The classic recipe's "set a default gateway" note. An allowed
+ * destination that no Route= covers is routed by the main table (table T
+ * throws it there); if the main table cannot reach it, connecting fails
+ * with ENETUNREACH before confine sees the packet. A Route= destination
+ * is fine as long as sockets are marked from creation: their first lookup
+ * already uses table T.
  */
-static void warn_unrouted(struct session *s, const struct service *svc)
+static void warn_unrouted(struct session *s, const struct service *svc,
+			  bool sockmarked)
 {
 	for (size_t i = 0; i < svc->n_allows; i++) {
 		const struct allow *a = &svc->allows[i];
@@ -235,19 +239,43 @@ static void warn_unrouted(struct session *s, const struct service *svc)
 		for (size_t j = 0; j < svc->n_routes && !routed; j++)
 			routed = prefix_contains(&svc->routes[j].dst,
 						 a->dst.family, &a->dst.addr);
+		if (routed && sockmarked)
+			continue;
 		if (rtnl_route_lookup(s->rtnl, a->dst.family, &a->dst.addr, 0,
 				      &rl, NULL) == 0 &&
 		    (rl.type == RTN_UNICAST || rl.type == RTN_LOCAL))
 			continue;
 		prefix_format(&a->dst, dst, sizeof(dst));
-		warn("service %s: the main table has no route to %s; the "
-		     "kernel looks a route up before confine marks the "
-		     "packet, so connecting there fails with \"Network is "
-		     "unreachable\"%s (add a route or a default gateway to "
-		     "the main table)",
-		     svc->name, dst,
-		     routed ? " even though Route= covers it" : "");
+		warn("%s:%u: service %s: the main table has no route to %s, "
+		     "so connecting there fails with \"Network is "
+		     "unreachable\" (add a Route= for it, or a route or a "
+		     "default gateway to the main table)",
+		     svc->file, a->line, svc->name, dst);
 	}
+}
+
+/*
+ * The last steps before exec, in this order: the cgroup namespace (needs
+ * CAP_SYS_ADMIN, so before the drop), the capability drop, no_new_privs,
+ * and the seccomp filter, compiled earlier by the caller and loaded last so
+ * that nothing confine itself does afterwards is filtered. Each closes a
+ * way out that the nf_tables rules cannot: see docs/security.md.
+ */
+static int lock_in(const struct service *svc, scmp_filter_ctx filter,
+		   struct failure *f)
+{
+	int r = cgroup_ns_enter(f);
+
+	if (r < 0)
+		return r;
+	r = caps_drop_undoing(svc->keep_caps, f);
+	if (r < 0)
+		return r;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		failure_set(f, "set no_new_privs");
+		return -errno;
+	}
+	return seccomp_filter_load(filter, f);
 }
 
 /*
@@ -297,6 +325,9 @@ int cmd_run(int argc, char **argv)
 	};
 	const char *netns = NULL, *file = NULL, *name = NULL;
 	struct cgroup cg = { 0 };
+	scmp_filter_ctx filter = NULL;
+	struct failure f = { 0 };
+	bool sockmarked = false;
 	struct service *svc;
 	struct session s;
 	struct plan plan, one;
@@ -360,11 +391,13 @@ int cmd_run(int argc, char **argv)
 		r = EXIT_FAILED;
 		goto out;
 	}
-	if (verify(&s, &one, svc, &cg, reason, sizeof(reason)) < 0) {
+	if (verify(&s, &one, svc, &cg, true, &sockmarked, reason,
+		   sizeof(reason)) < 0) {
 		r = apply_plan(&s, &one, &cg);
 		if (r)
 			goto out;
-		if (verify(&s, &one, svc, &cg, reason, sizeof(reason)) < 0) {
+		if (verify(&s, &one, svc, &cg, svc->n_routes > 0, &sockmarked,
+			   reason, sizeof(reason)) < 0) {
 			fprintf(stderr,
 				"confine: refusing to start %s: confinement "
 				"of service %s is not in force: %s\n",
@@ -373,9 +406,17 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	warn_unrouted(&s, svc);
+	warn_unrouted(&s, svc, sockmarked);
+	warn_kept_caps(&one);
 
-	r = cgroup_join(&cg, &(struct failure){ 0 });
+	/* Compiled before anything irreversible, so that it fails loudly. */
+	r = seccomp_filter_new(&filter, &f);
+	if (r < 0) {
+		report(r, &f);
+		r = EXIT_FAILED;
+		goto out;
+	}
+	r = cgroup_join(&cg, &f);
 	if (r < 0) {
 		fprintf(stderr,
 			"confine: cannot move process %d into cgroup "
@@ -385,6 +426,15 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	session_close(&s);
+	r = lock_in(svc, filter, &f);
+	if (r < 0) {
+		report(r, &f);
+		fprintf(stderr, "confine: refusing to start %s unconfined\n",
+			argv[optind]);
+		r = EXIT_FAILED;
+		goto out_closed;
+	}
+	seccomp_filter_free(filter);
 	cgroup_clear(&cg);
 	plan_free(&plan);
 	execvp(argv[optind], argv + optind);
@@ -392,8 +442,10 @@ int cmd_run(int argc, char **argv)
 		strerror(errno));
 	return EXIT_FAILED;
 out:
-	cgroup_clear(&cg);
 	session_close(&s);
+out_closed:
+	seccomp_filter_free(filter);
+	cgroup_clear(&cg);
 out_plan:
 	plan_free(&plan);
 	return r;

@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +40,23 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
+/* A mountinfo line of a cgroup2 mount: its root and mount point. */
+static bool cgroup2_line(char *line, char root[PATH_MAX], char mnt[PATH_MAX])
+{
+	char *sep = strstr(line, " - ");
+	char fstype[32];
+
+	/* id parent major:minor root mountpoint ... - fstype ... */
+	if (!sep || sscanf(sep, " - %31s", fstype) != 1 ||
+	    strcmp(fstype, "cgroup2") != 0)
+		return false;
+	if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
+		return false;
+	unescape(root);
+	unescape(mnt);
+	return true;
+}
+
 int cgroup2_mount(char **mountpoint, struct failure *fail)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -49,18 +69,9 @@ int cgroup2_mount(char **mountpoint, struct failure *fail)
 	}
 	while (getline(&line, &cap, f) > 0) {
 		char root[PATH_MAX], mnt[PATH_MAX];
-		char *sep = strstr(line, " - ");
-		char fstype[32];
 
-		/* id parent major:minor root mountpoint ... - fstype ... */
-		if (!sep || sscanf(sep, " - %31s", fstype) != 1 ||
-		    strcmp(fstype, "cgroup2") != 0)
-			continue;
-		if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
-			continue;
-		unescape(mnt);
 		/* A bind mount of a subtree would give wrong levels. */
-		if (strcmp(root, "/") != 0)
+		if (!cgroup2_line(line, root, mnt) || strcmp(root, "/") != 0)
 			continue;
 		*mountpoint = strdup(mnt);
 		return *mountpoint ? 0 : -ENOMEM;
@@ -280,6 +291,58 @@ int cgroup_remove(const char *mnt, const char *rel, unsigned levels,
 		if (!slash || slash == path + mlen)
 			break;
 		*slash = '\0';
+	}
+	return 0;
+}
+
+/*
+ * Without the nsdelegate mount option (which only the initial namespace's
+ * mount can set) the kernel checks a move into another cgroup against the
+ * file permissions of cgroup.procs alone, and root passes those. So every
+ * cgroup2 mount is replaced, in a mount namespace of this process's own,
+ * by a fresh mount: made inside the new cgroup namespace, its root is the
+ * service's cgroup, and nothing above it can be named any more. Changing
+ * mounts needs CAP_SYS_ADMIN, which is dropped next.
+ */
+int cgroup_ns_enter(struct failure *fail)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f) {
+		failure_set(fail, "read /proc/self/mountinfo");
+		return -errno;
+	}
+	if (unshare(CLONE_NEWCGROUP | CLONE_NEWNS) < 0) {
+		failure_set(fail, "enter new cgroup and mount namespaces");
+		return -errno;
+	}
+	/* Nothing mounted here may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		failure_set(fail, "make the new mount namespace a slave");
+		return -errno;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		char root[PATH_MAX], mnt[PATH_MAX];
+
+		if (!cgroup2_line(line, root, mnt))
+			continue;
+		/* The kernel refuses one superblock twice on one spot. */
+		if (umount2(mnt, MNT_DETACH) < 0) {
+			failure_set(fail,
+				    "unmount %s in the new mount namespace",
+				    mnt);
+			return -errno;
+		}
+		if (mount("cgroup2", mnt, "cgroup2",
+			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+			failure_set(fail,
+				    "mount cgroup2 on %s, rooted at the "
+				    "service's cgroup",
+				    mnt);
+			return -errno;
+		}
 	}
 	return 0;
 }

@@ -37,6 +37,12 @@ int cgroup_rel_of_id(const char *mnt, uint64_t id, char **rel);
 int cgroup_self(char **rel);
 /* Moves the calling process into cg. */
 int cgroup_join(const struct cgroup *cg, struct failure *fail);
+/*
+ * Gives the calling process a cgroup namespace rooted at its current
+ * cgroup, and a mount namespace in which every cgroup2 mount shows that
+ * cgroup as its root: no cgroup outside it can be named to move into.
+ */
+int cgroup_ns_enter(struct failure *fail);
 /* The processes in cg (not its children). */
 int cgroup_pids(const char *path, pid_t **pids, size_t *n);
 /*

@@ -444,22 +444,12 @@ static bool route_matches(const struct table_route *want,
 	       (!want->metric || want->metric == have->metric);
 }
 
+/* inner lies wholly inside outer. */
 static bool prefix_inside(const struct prefix *inner,
 			  const struct prefix *outer)
 {
-	size_t bits = outer->len;
-
-	if (inner->family != outer->family || inner->len < outer->len)
-		return false;
-	if (memcmp(inner->addr.bytes, outer->addr.bytes, bits / 8) != 0)
-		return false;
-	if (bits % 8) {
-		uint8_t m = (uint8_t)(0xff << (8 - bits % 8));
-
-		return (inner->addr.bytes[bits / 8] & m) ==
-		       (outer->addr.bytes[bits / 8] & m);
-	}
-	return true;
+	return inner->len >= outer->len &&
+	       prefix_contains(outer, inner->family, &inner->addr);
 }
 
 /* The routes svc wants in its table. */

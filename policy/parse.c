@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <cap-ng.h>
 #include <ini.h>
 
 #include "kernel-helpers/cleanup.h"
@@ -496,6 +497,36 @@ static int confine_key(struct parser *p, const char *key, const char *value)
 		    key);
 }
 
+/*
+ * KeepCapabilities=CAP_NET_RAW CAP_SYS_ADMIN: names as in capabilities(7),
+ * with or without CAP_, any case. Lines add up; an empty value resets, as
+ * in systemd's lists.
+ */
+static int parse_keep_caps(struct parser *p, const char *value)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	char *save = NULL;
+
+	if (!copy)
+		return fail(p, "out of memory");
+	if (!*value)
+		p->svc->keep_caps = 0;
+	for (char *w = strtok_r(copy, " \t,", &save); w;
+	     w = strtok_r(NULL, " \t,", &save)) {
+		const char *bare = strncasecmp(w, "CAP_", 4) == 0 ? w + 4 : w;
+		int cap = *bare ? capng_name_to_capability(bare) : -1;
+
+		if (cap < 0 || cap > 63)
+			return fail(p,
+				    "KeepCapabilities=: unknown capability "
+				    "%s; expected names such as CAP_NET_RAW",
+				    w);
+		p->svc->keep_caps |= UINT64_C(1) << cap;
+		p->svc->keep_cap_line[cap] = p->line;
+	}
+	return 1;
+}
+
 static int service_key(struct parser *p, const char *key, const char *value)
 {
 	struct service *svc = p->svc;
@@ -558,9 +589,11 @@ static int service_key(struct parser *p, const char *key, const char *value)
 		svc->table_line = p->line;
 		return 1;
 	}
+	if (strcmp(key, "KeepCapabilities") == 0)
+		return parse_keep_caps(p, value);
 	return fail(p,
 		    "unknown key %s in [Service]; expected Name=, Allow=, "
-		    "Exclusive=, Route=, Mark= or Table=",
+		    "Exclusive=, Route=, Mark=, Table= or KeepCapabilities=",
 		    key);
 }
 

@@ -5,11 +5,14 @@
  */
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include <cap-ng.h>
 
 #include "policy/plan.h"
 
@@ -200,6 +203,41 @@ void route_format(const struct route *r, char *buf, size_t size)
 		snprintf(buf + n, size - n, " dev %s", r->dev);
 }
 
+bool prefix_contains(const struct prefix *p, int family,
+		     const union inet_addr *a)
+{
+	size_t bits = p->len;
+
+	if (p->family != family)
+		return false;
+	for (size_t i = 0; i < bits / 8; i++)
+		if (p->addr.bytes[i] != a->bytes[i])
+			return false;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+
+		if ((p->addr.bytes[bits / 8] & mask) !=
+		    (a->bytes[bits / 8] & mask))
+			return false;
+	}
+	return true;
+}
+
+const char *capability_name(int cap, char *buf, size_t size)
+{
+	const char *name = capng_capability_to_name((unsigned)cap);
+	size_t i = 0;
+
+	if (!name) {
+		snprintf(buf, size, "%d", cap);
+		return buf;
+	}
+	for (; name[i] && i + 1 < size; i++)
+		buf[i] = (char)toupper((unsigned char)name[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
 void plan_print(const struct plan *plan, FILE *out)
 {
 	char line[256];
@@ -224,6 +262,11 @@ void plan_print(const struct plan *plan, FILE *out)
 		else
 			fprintf(out, "  table     auto\n");
 		fprintf(out, "  exclusive %s\n", svc->exclusive ? "yes" : "no");
+		for (int cap = 0; cap < 64; cap++)
+			if (svc->keep_caps & (UINT64_C(1) << cap))
+				fprintf(out, "  keep      CAP_%s\n",
+					capability_name(cap, line,
+							sizeof(line)));
 		for (size_t j = 0; j < svc->n_allows; j++) {
 			allow_format(&svc->allows[j], line, sizeof(line));
 			fprintf(out, "  allow     %s\n", line);

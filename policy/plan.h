@@ -76,6 +76,12 @@ struct service {
 	unsigned mark_line; /* 0 when Mark= was not given */
 	uint32_t table;
 	unsigned table_line;
+	/*
+	 * Capabilities that `run` would drop for undoing confinement but
+	 * that KeepCapabilities= keeps (bit N is capability N).
+	 */
+	uint64_t keep_caps;
+	unsigned keep_cap_line[64]; /* where each was named */
 };
 
 struct plan {
@@ -136,6 +142,13 @@ void prefix_format(const struct prefix *p, char *buf, size_t size);
 void allow_format(const struct allow *a, char *buf, size_t size);
 /* "10.99.0.1 via 10.99.0.254 dev eth0" */
 void route_format(const struct route *r, char *buf, size_t size);
+
+/* Whether address a of family lies inside prefix p. */
+bool prefix_contains(const struct prefix *p, int family,
+		     const union inet_addr *a);
+
+/* "NET_ADMIN" for capability 12 (the number when it has no name). */
+const char *capability_name(int cap, char *buf, size_t size);
 
 /* Print the plan as `confine check` shows it. */
 void plan_print(const struct plan *plan, FILE *out);

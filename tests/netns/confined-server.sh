@@ -17,7 +17,7 @@ write_policy "$policy"
 # The server: on each connection it tries two forbidden outbound connects
 # itself and answers with the results.
 cat >"$TMPDIR_TEST/server.py" <<'EOF'
-import errno, socket, sys, time
+import errno, os, socket, sys, time
 
 def attempt(host, port):
 	fam = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -40,9 +40,14 @@ srv.listen(8)
 print("listening", flush=True)
 while True:
 	c, peer = srv.accept()
+	# The id (inode) of its cgroup: inside confine's cgroup namespace the
+	# path reads "/", the id is the same from everywhere.
 	with open("/proc/self/cgroup") as f:
 		cg = [l[3:].strip() for l in f if l.startswith("0::")][0]
-	lines = ["hello %s cgroup %s" % (peer[0], cg)]
+	with open("/proc/self/mountinfo") as f:
+		mnt = [l.split(" - ")[0].split()[4] for l in f
+		       if l.split(" - ")[1].split()[0] == "cgroup2"][0]
+	lines = ["hello %s cgroup-id %d" % (peer[0], os.stat(mnt + cg).st_ino)]
 	for host in sys.argv[1:]:
 		lines.append("outbound " + attempt(host, 8080))
 	c.sendall(("\n".join(lines) + "\n").encode())
@@ -88,7 +93,7 @@ for dst in "$CLIENT_V4" "$CLIENT_V6"; do
 	echo "from $SRV to [$dst]:7000:"
 	echo "$out" | sed 's/^/    /'
 	check "a client in $SRV connects to [$dst]:7000 and gets the answer (exit $rc)" \
-		grep -q "^hello .* cgroup $(service_cgroup)\$" <<<"$out"
+		grep -q "^hello .* cgroup-id $(stat -c %i "$CGROUP2$(service_cgroup)")\$" <<<"$out"
 	for h in "$SRV2_V4" "$SRV_V4" "$SRV2_V6" "$SRV_V6"; do
 		res=$(awk -v h="$h" '$1 == "outbound" && $2 == h { print $3, $4 }' <<<"$out")
 		case ${res%% *} in

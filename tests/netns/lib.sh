@@ -658,11 +658,22 @@ def probe(who, spec):
 	dt = time.monotonic() - t0
 	print("RESULT %s %s %s %d %s %.3f" % (who, proto, host, port, res, dt), flush=True)
 
-def run(who):
+# The cgroup's inode number is its id, the same seen from any namespace;
+# the path is relative to the root of this process's cgroup namespace,
+# which confine roots at the service cgroup.
+def cgroup_ino():
 	with open("/proc/self/cgroup") as f:
+		path = [l[3:].strip() for l in f if l.startswith("0::")][0]
+	with open("/proc/self/mountinfo") as f:
 		for line in f:
-			if line.startswith("0::"):
-				print("CGROUP %s %d %s" % (who, os.getpid(), line[3:].strip()), flush=True)
+			pre, _, post = line.partition(" - ")
+			if post.split()[0] == "cgroup2":
+				return path, os.stat(pre.split()[4] + path).st_ino
+	return path, 0
+
+def run(who):
+	path, ino = cgroup_ino()
+	print("CGROUP %s %d %s %d" % (who, os.getpid(), path, ino), flush=True)
 	for p in args.probes:
 		probe(who, p)
 
@@ -726,13 +737,16 @@ service_cgroup() {
 	echo "/$CG_PARENT_REL/${1:-syslog}"
 }
 
-# check_probe_cgroup OUTPUT WHO: the probe process ran in the service cgroup.
+# check_probe_cgroup OUTPUT WHO: the probe process ran in the service
+# cgroup, compared by cgroup id (inode number), since the probe itself sees
+# the service cgroup as the root of its cgroup namespace.
 check_probe_cgroup() {
-	local cg
-	cg=$(awk -v who="$2" '$1 == "CGROUP" && $2 == who { print $4; exit }' <<<"$1")
-	if [ "$cg" = "$(service_cgroup)" ]; then
-		pass "$2 process runs in cgroup $cg"
+	local ino want
+	ino=$(awk -v who="$2" '$1 == "CGROUP" && $2 == who { print $5; exit }' <<<"$1")
+	want=$(stat -c %i "$CGROUP2$(service_cgroup)" 2>/dev/null)
+	if [ -n "$ino" ] && [ "$ino" = "$want" ]; then
+		pass "$2 process runs in cgroup $(service_cgroup) (id $ino)"
 	else
-		fail "$2 process: want cgroup $(service_cgroup), saw '${cg:-nothing}'"
+		fail "$2 process: want cgroup $(service_cgroup) (id ${want:-?}), saw id '${ino:-nothing}'"
 	fi
 }

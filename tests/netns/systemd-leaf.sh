@@ -23,9 +23,9 @@ tok="unit-$$-$RANDOM$RANDOM"
 out=$(
 	echo "$BASHPID" >"$CGROUP2$unit_rel/cgroup.procs" || exit 99
 	echo "UNITPID $BASHPID"
-	INVOCATION_ID=0123456789abcdef0123456789abcdef exec "$CONFINE" run \
+	CGROUP2=$CGROUP2 INVOCATION_ID=0123456789abcdef0123456789abcdef exec "$CONFINE" run \
 		--netns "$CLIENT" -p "$policy" -s syslog -- \
-		sh -c 'echo "PROGPID $$"; sed -n "s/^0::/PROGCG /p" /proc/self/cgroup
+		sh -c 'echo "PROGPID $$"; echo "PROGCG $(stat -c %i "$CGROUP2")"
 			exec "$0" "$@"' \
 		"$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" \
 		tcp:$SRV_V4:601 tcp:$SRV2_V4:601 2>&1
@@ -39,8 +39,9 @@ prog_pid=$(awk '$1 == "PROGPID" { print $2 }' <<<"$out")
 prog_cg=$(awk '$1 == "PROGCG" { print $2 }' <<<"$out")
 check "the program keeps the PID the unit started ($unit_pid = $prog_pid)" \
 	test -n "$unit_pid" -a "$unit_pid" = "$prog_pid"
-check "the program runs in the leaf $unit_rel/confine-syslog (saw $prog_cg)" \
-	test "$prog_cg" = "$unit_rel/confine-syslog"
+leaf_id=$(stat -c %i "$CGROUP2$unit_rel/confine-syslog" 2>/dev/null)
+check "the program runs in the leaf $unit_rel/confine-syslog (id ${leaf_id:-none}; the program saw its cgroup root as id $prog_cg)" \
+	test -n "$leaf_id" -a "$prog_cg" = "$leaf_id"
 check_connected "$out" parent tcp "$SRV_V4" 601
 check_refused_fast "$out" parent tcp "$SRV2_V4" 601
 
