@@ -26,6 +26,7 @@
 #include "confine/common.h"
 #include "kernel-helpers/caps.h"
 #include "kernel-helpers/cleanup.h"
+#include "kernel-helpers/landlock.h"
 #include "kernel-helpers/seccomp-filter.h"
 #include "kernel-helpers/sockmark.h"
 
@@ -257,8 +258,9 @@ static void warn_unrouted(struct session *s, const struct service *svc,
 /*
  * The last steps before exec, in this order: the cgroup namespace (needs
  * CAP_SYS_ADMIN, so before the drop), the capability drop, no_new_privs,
- * and the seccomp filter, compiled earlier by the caller and loaded last so
- * that nothing confine itself does afterwards is filtered. Each closes a
+ * a Landlock domain (needs no_new_privs), and the seccomp filter, compiled
+ * earlier by the caller and loaded last so that nothing confine itself
+ * does afterwards is filtered. Each closes a
  * way out that the nf_tables rules cannot: see docs/security.md.
  */
 static int lock_in(const struct service *svc, scmp_filter_ctx filter,
@@ -275,6 +277,16 @@ static int lock_in(const struct service *svc, scmp_filter_ctx filter,
 		failure_set(f, "set no_new_privs");
 		return -errno;
 	}
+	r = landlock_enter(f);
+	if (r == -EOPNOTSUPP) {
+		/* Only a second line behind the seccomp filter. */
+		warn("this kernel has no Landlock (Linux 5.13, lsm=landlock): "
+		     "processes of the same user outside the service are not "
+		     "shielded from it");
+		r = 0;
+	}
+	if (r < 0)
+		return r;
 	return seccomp_filter_load(filter, f);
 }
 
