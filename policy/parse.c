@@ -33,12 +33,6 @@ struct parser {
 	bool seen_name, seen_exclusive;
 };
 
-/* What earlier files set in [Confine], for the agreement check. */
-static struct {
-	const struct plan *plan;
-	char *mask_where, *parent_where;
-} confine_given;
-
 static int fail(struct parser *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -455,15 +449,15 @@ static int confine_key(struct parser *p, const char *key, const char *value)
 				    "MarkMask=%s: expected one run of 2 to "
 				    "16 contiguous bits, such as 0xff000000",
 				    value);
-		if (confine_given.mask_where && p->plan->mark_mask != mask)
+		if (p->plan->mark_mask_where && p->plan->mark_mask != mask)
 			return fail(p,
 				    "MarkMask=%s disagrees with MarkMask="
 				    "0x%08x at %s",
 				    value, p->plan->mark_mask,
-				    confine_given.mask_where);
+				    p->plan->mark_mask_where);
 		p->plan->mark_mask = mask;
-		free(confine_given.mask_where);
-		confine_given.mask_where = strdup(where);
+		free(p->plan->mark_mask_where);
+		p->plan->mark_mask_where = strdup(where);
 		return 1;
 	}
 	if (strcmp(key, "CgroupParent") == 0) {
@@ -478,17 +472,17 @@ static int confine_key(struct parser *p, const char *key, const char *value)
 				    "relative to the cgroup2 root, such as "
 				    "confine or system.slice/confine",
 				    value);
-		if (confine_given.parent_where &&
+		if (p->plan->cgroup_parent_where &&
 		    strcmp(p->plan->cgroup_parent, buf) != 0)
 			return fail(p,
 				    "CgroupParent=%s disagrees with "
 				    "CgroupParent=%s at %s",
 				    value, p->plan->cgroup_parent,
-				    confine_given.parent_where);
+				    p->plan->cgroup_parent_where);
 		snprintf(p->plan->cgroup_parent, sizeof(p->plan->cgroup_parent),
 			 "%s", buf);
-		free(confine_given.parent_where);
-		confine_given.parent_where = strdup(where);
+		free(p->plan->cgroup_parent_where);
+		p->plan->cgroup_parent_where = strdup(where);
 		return 1;
 	}
 	return fail(p,
@@ -731,13 +725,6 @@ int policy_parse_file(struct plan *plan, const char *path,
 		snprintf(err->msg, sizeof(err->msg), "%s: cannot open: %s",
 			 path, strerror(-r));
 		return r;
-	}
-	/* A new plan starts a new agreement check on [Confine]. */
-	if (confine_given.plan != plan || plan->n_services == 0) {
-		free(confine_given.mask_where);
-		free(confine_given.parent_where);
-		confine_given.mask_where = confine_given.parent_where = NULL;
-		confine_given.plan = plan;
 	}
 	r = ini_parse_stream(reader, &p, handler, &p);
 	if (p.failed)

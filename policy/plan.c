@@ -31,6 +31,8 @@ void plan_free(struct plan *plan)
 		free(plan->services[i].routes);
 	}
 	free(plan->services);
+	free(plan->mark_mask_where);
+	free(plan->cgroup_parent_where);
 	plan_init(plan);
 }
 
@@ -112,8 +114,21 @@ int plan_assign(struct plan *plan, const struct taken *taken,
 		if (svc->mark_value && svc->table)
 			continue;
 		if (svc->mark_value) {
-			/* Mark given, table automatic. */
-			svc->table = TABLE_AUTO_BASE + svc->mark_value;
+			/* Mark given, table automatic: it must be free too. */
+			uint32_t t = TABLE_AUTO_BASE + svc->mark_value;
+
+			if (listed(taken->tables, taken->n_tables, t) ||
+			    plan_uses(plan, svc, 0, t)) {
+				snprintf(err->msg, sizeof(err->msg),
+					 "%s:%u: service %s would get the "
+					 "automatic table %u of Mark=0x%x, "
+					 "but another service uses that "
+					 "table; give Table= as well",
+					 svc->file, svc->mark_line, svc->name,
+					 t, svc->mark_value);
+				return -EEXIST;
+			}
+			svc->table = t;
 			continue;
 		}
 		for (v = 1; v < size; v++) {

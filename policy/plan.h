@@ -90,6 +90,8 @@ struct plan {
 				  */
 	struct service *services;
 	size_t n_services;
+	/* "FILE:LINE" of MarkMask= and CgroupParent=; NULL: not given. */
+	char *mark_mask_where, *cgroup_parent_where;
 };
 
 /* Filled on a policy error; msg starts "FILE:LINE: ". */
