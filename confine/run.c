@@ -234,13 +234,19 @@ static void warn_unrouted(struct session *s, const struct service *svc,
 	for (size_t i = 0; i < svc->n_allows; i++) {
 		const struct allow *a = &svc->allows[i];
 		struct route_lookup rl;
-		bool routed = false;
+		bool routed = false, seen = false;
 		char dst[64];
 
+		/* One warning per destination, at its first Allow=. */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = svc->allows[j].dst.family == a->dst.family &&
+			       svc->allows[j].dst.len == a->dst.len &&
+			       memcmp(&svc->allows[j].dst.addr, &a->dst.addr,
+				      sizeof(a->dst.addr)) == 0;
 		for (size_t j = 0; j < svc->n_routes && !routed; j++)
 			routed = prefix_contains(&svc->routes[j].dst,
 						 a->dst.family, &a->dst.addr);
-		if (routed && sockmarked)
+		if (seen || (routed && sockmarked))
 			continue;
 		if (rtnl_route_lookup(s->rtnl, a->dst.family, &a->dst.addr, 0,
 				      &rl, NULL) == 0 &&
