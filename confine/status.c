@@ -7,6 +7,7 @@
 
 #include "confine/commands.h"
 #include "confine/common.h"
+#include "kernel-helpers/sockmark.h"
 #include "kernel-helpers/cleanup.h"
 
 struct cgroup_view {
@@ -14,6 +15,7 @@ struct cgroup_view {
 	uint64_t id;
 	pid_t *pids;
 	size_t n_pids;
+	bool sockets_marked; /* the socket-mark BPF programs are attached */
 };
 
 struct service_view {
@@ -58,6 +60,7 @@ static int view_fill(struct session *s, const struct nft_service *is,
 		if (asprintf(&path, "%s%s", s->cgroup_mnt, cv->rel) < 0)
 			return -ENOMEM;
 		cgroup_pids(path, &cv->pids, &cv->n_pids);
+		sockmark_check(path, v->mark, &cv->sockets_marked, NULL);
 	}
 	r = rtnl_service_check(s->rtnl, v->mark, s->installed.mark_mask,
 			       is->table, NULL, &v->rt, &f);
@@ -100,6 +103,9 @@ static void print_text(const struct nft_state *st, struct service_view *v,
 				for (size_t k = 0; k < cv->n_pids; k++)
 					printf(" %d", (int)cv->pids[k]);
 			}
+			if (cv->rel)
+				printf(", sockets marked from creation: %s",
+				       yes(cv->sockets_marked));
 			putchar('\n');
 		}
 		printf("  nf_tables  chain svc_%s present\n", is->name);
@@ -144,7 +150,9 @@ static void print_json(const struct nft_state *st, struct service_view *v,
 				printf("\"%s\"", cv->rel);
 			else
 				printf("null");
-			printf(",\"id\":%" PRIu64 ",\"pids\":[", cv->id);
+			printf(",\"id\":%" PRIu64 ",\"sockets_marked\":%s"
+			       ",\"pids\":[",
+			       cv->id, jbool(cv->sockets_marked));
 			for (size_t k = 0; k < cv->n_pids; k++)
 				printf("%s%d", k ? "," : "", (int)cv->pids[k]);
 			printf("]}");
