@@ -227,55 +227,74 @@ static int open_cgroup(const char *path, struct failure *fail)
 	return fd;
 }
 
+/* Attaches the program just loaded (prog_fd, closed here) to cg. */
+static int attach_new(int cg, int prog_fd, enum bpf_attach_type type,
+		      const char *name, const char *cgroup_path,
+		      struct failure *fail)
+{
+	int r;
+
+	if (prog_fd < 0)
+		return prog_fd; /* fail says why */
+	r = attach(cg, prog_fd, type);
+	close(prog_fd);
+	if (r < 0)
+		failure_set(fail, "attach BPF program %s to cgroup %s", name,
+			    cgroup_path);
+	return r;
+}
+
+/*
+ * Opens the cgroup and lists the programs of both hooks; returns the
+ * cgroup's fd or -errno.
+ */
+static int cgroup_programs(const char *cgroup_path, struct attached *create,
+			   struct attached *ops, struct failure *fail)
+{
+	int cg = open_cgroup(cgroup_path, fail);
+	int r;
+
+	if (cg < 0)
+		return cg;
+	r = query(cg, BPF_CGROUP_INET_SOCK_CREATE, create);
+	if (r == 0)
+		r = query(cg, BPF_CGROUP_SOCK_OPS, ops);
+	if (r < 0) {
+		failure_set(fail, "list the BPF programs of cgroup %s",
+			    cgroup_path);
+		close(cg);
+		return r;
+	}
+	return cg;
+}
+
 int sockmark_attach(const char *cgroup_path, uint32_t mark, bool *attached,
 		    struct failure *fail)
 {
-	_cleanup_close_ int cg = open_cgroup(cgroup_path, fail);
-	char name[BPF_OBJ_NAME_LEN];
 	struct attached create, ops;
+	_cleanup_close_ int cg =
+		cgroup_programs(cgroup_path, &create, &ops, fail);
+	char name[BPF_OBJ_NAME_LEN];
 	int r;
 
 	*attached = false;
 	if (cg < 0)
 		return cg;
 	mark_name(mark, name);
-	r = query(cg, BPF_CGROUP_INET_SOCK_CREATE, &create);
-	if (r == 0)
-		r = query(cg, BPF_CGROUP_SOCK_OPS, &ops);
-	if (r < 0) {
-		failure_set(fail, "list the BPF programs of cgroup %s",
-			    cgroup_path);
-		return r;
-	}
 	/* The listen program first: a marked listener would be worse. */
 	if (!has_name(&ops, LISTEN_NAME)) {
-		_cleanup_close_ int fd = load_listen_prog(fail);
-
-		if (fd < 0)
-			return fd;
-		r = attach(cg, fd, BPF_CGROUP_SOCK_OPS);
-		if (r < 0) {
-			failure_set(fail,
-				    "attach BPF program %s to cgroup %s "
-				    "(sock_ops)",
-				    LISTEN_NAME, cgroup_path);
+		r = attach_new(cg, load_listen_prog(fail), BPF_CGROUP_SOCK_OPS,
+			       LISTEN_NAME, cgroup_path, fail);
+		if (r < 0)
 			return r;
-		}
 		*attached = true;
 	}
 	if (!has_name(&create, name)) {
-		_cleanup_close_ int fd = load_create_prog(mark, fail);
-
-		if (fd < 0)
-			return fd;
-		r = attach(cg, fd, BPF_CGROUP_INET_SOCK_CREATE);
-		if (r < 0) {
-			failure_set(fail,
-				    "attach BPF program %s to cgroup %s "
-				    "(inet_sock_create)",
-				    name, cgroup_path);
+		r = attach_new(cg, load_create_prog(mark, fail),
+			       BPF_CGROUP_INET_SOCK_CREATE, name, cgroup_path,
+			       fail);
+		if (r < 0)
 			return r;
-		}
 		*attached = true;
 	}
 	/* A service whose mark changed: its old program goes now. */
@@ -289,22 +308,14 @@ int sockmark_attach(const char *cgroup_path, uint32_t mark, bool *attached,
 int sockmark_check(const char *cgroup_path, uint32_t mark, bool *in_force,
 		   struct failure *fail)
 {
-	_cleanup_close_ int cg = open_cgroup(cgroup_path, fail);
-	char name[BPF_OBJ_NAME_LEN];
 	struct attached create, ops;
-	int r;
+	_cleanup_close_ int cg =
+		cgroup_programs(cgroup_path, &create, &ops, fail);
+	char name[BPF_OBJ_NAME_LEN];
 
 	if (cg < 0)
 		return cg;
 	mark_name(mark, name);
-	r = query(cg, BPF_CGROUP_INET_SOCK_CREATE, &create);
-	if (r == 0)
-		r = query(cg, BPF_CGROUP_SOCK_OPS, &ops);
-	if (r < 0) {
-		failure_set(fail, "list the BPF programs of cgroup %s",
-			    cgroup_path);
-		return r;
-	}
 	*in_force = has_name(&create, name) && has_name(&ops, LISTEN_NAME);
 	return 0;
 }
