@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 packages=(
 	build-essential meson ninja-build pkg-config
-	libmnl-dev libnftnl-dev libinih-dev libseccomp-dev scdoc
+	libmnl-dev libnftnl-dev libinih-dev libseccomp-dev libcap-ng-dev scdoc
 	rsyslog nftables iproute2 iputils-ping bsdutils python3 procps
 	clang-format git
 )
