@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages that building confine, its tests and the
+# lab (lab/confine-lab, lab/demo) need, but only when one is missing, so
+# that a second run does not touch apt at all. Run as root; used by
+# tests/run.sh and lab/demo. Exits 0 when every package is installed.
+
+set -u
+
+packages=(
+	build-essential meson ninja-build pkg-config
+	libmnl-dev libnftnl-dev libinih-dev libseccomp-dev libcap-ng-dev scdoc
+	rsyslog nftables iproute2 iputils-ping bsdutils python3 procps
+	clang-format git
+	# systemd-analyze, which checks the shipped unit drop-ins
+	systemd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)
+	[ "$status" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "== all packages present"
+	exit 0
+fi
+echo "== installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q &&
+	apt-get install -y -q --no-install-recommends "${packages[@]}"
