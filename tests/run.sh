@@ -9,17 +9,16 @@
 # runs the unit tests again under AddressSanitizer and UBSan, and prints as
 # its last line "N passed, N failed[, N skipped]". Exits non-zero when a
 # test failed, or when CONFINE_TESTS_MUST_RUN=1 and a test was skipped.
+#
+# With --demo (as .ci/run does), it also runs lab/demo in a lab of its own
+# and counts the demo as one more test.
 
 set -u
 
 cd "$(dirname "$0")/.." || exit 1
 
-packages=(
-	build-essential meson ninja-build pkg-config
-	libmnl-dev libnftnl-dev libinih-dev libseccomp-dev libcap-ng-dev scdoc
-	rsyslog nftables iproute2 iputils-ping bsdutils python3 procps
-	clang-format git
-)
+run_demo=0
+[ "${1:-}" = --demo ] && run_demo=1
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "tests/run.sh: must run as root (it installs packages and the integration tests need network namespaces, nf_tables and cgroups)" >&2
@@ -27,22 +26,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-	status=$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)
-	[ "$status" = installed ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "== installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get update -q ||
-	   ! apt-get install -y -q --no-install-recommends "${packages[@]}"; then
-		echo "tests/run.sh: installing packages failed" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-else
-	echo "== all packages present"
+# The package list is shared with lab/demo.
+if ! bash tests/install-deps.sh; then
+	echo "tests/run.sh: installing packages failed" >&2
+	echo "0 passed, 1 failed"
+	exit 1
 fi
 
 # setup_build DIR [MESON ARGS...]: configure a fresh or existing build dir.
@@ -86,14 +74,30 @@ else
 	build_failed=$((build_failed + 1))
 fi
 
+# The demo builds nothing new (build/ is done) and runs under a prefix of
+# its own, so that it never meets a lab someone keeps on this machine.
+demo_passed=0
+demo_failed=0
+if [ "$run_demo" = 1 ]; then
+	echo "== lab/demo"
+	if CONFINE_LAB_PREFIX="cfdemo-$$" bash lab/demo; then
+		demo_passed=1
+	else
+		echo "tests/run.sh: lab/demo failed" >&2
+		demo_failed=1
+	fi
+fi
+
 # Count from meson's own records: EXPECTEDFAIL is a pass, SKIP a skip,
-# anything else not OK a failure. A failed build counts as a failure.
-summary=$(python3 - "$build_failed" "${logs[@]}" <<'EOF'
+# anything else not OK a failure. A failed build counts as a failure, the
+# demo as one test.
+summary=$(python3 - "$((build_failed + demo_failed))" "$demo_passed" "${logs[@]}" <<'EOF'
 import json, sys
 
 passed = failed = skipped = 0
 failed += int(sys.argv[1])
-for path in sys.argv[2:]:
+passed += int(sys.argv[2])
+for path in sys.argv[3:]:
 	try:
 		f = open(path)
 	except OSError as e:
