@@ -1,0 +1,1224 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * attacker: what a confined root daemon might try in order to undo or slip
+ * out of its confinement, one attack per subcommand. The attack tests
+ * (attack.sh) start it with `confine run`, and unconfined as a control.
+ *
+ *	attacker [--token T] ATTACK [ARG...]
+ *
+ * Each try prints one line, "ATTEMPT LABEL RESULT SECONDS", where RESULT is
+ * OK or the errno's name (EPERM, ECONNREFUSED, ...). Whatever a try sends
+ * carries the token, so that the test can look for it at the servers. The
+ * exit status is 0 unless the attacker itself could not run (bad arguments).
+ *
+ * Test code only: never installed, never run outside the tests' namespaces.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libmnl/libmnl.h>
+#include <linux/bpf.h>
+#include <linux/fib_rules.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/io_uring.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *token = "attack";
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *errname(int e)
+{
+	static char buf[16];
+
+	switch (e) {
+	case 0:
+		return "OK";
+	case EPERM:
+		return "EPERM";
+	case ENOENT:
+		return "ENOENT";
+	case ESRCH:
+		return "ESRCH";
+	case EINTR:
+		return "EINTR";
+	case EIO:
+		return "EIO";
+	case EBADF:
+		return "EBADF";
+	case ECHILD:
+		return "ECHILD";
+	case EAGAIN:
+		return "EAGAIN";
+	case ENOMEM:
+		return "ENOMEM";
+	case EACCES:
+		return "EACCES";
+	case EFAULT:
+		return "EFAULT";
+	case EBUSY:
+		return "EBUSY";
+	case EEXIST:
+		return "EEXIST";
+	case ENODEV:
+		return "ENODEV";
+	case ENOTDIR:
+		return "ENOTDIR";
+	case EINVAL:
+		return "EINVAL";
+	case EROFS:
+		return "EROFS";
+	case ENOSYS:
+		return "ENOSYS";
+	case ENOTSOCK:
+		return "ENOTSOCK";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	case EAFNOSUPPORT:
+		return "EAFNOSUPPORT";
+	case EPROTONOSUPPORT:
+		return "EPROTONOSUPPORT";
+	case EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case ECONNRESET:
+		return "ECONNRESET";
+	}
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+/* One line per try; err is 0 for success or a positive errno. */
+static void report(const char *label, int err, double t0)
+{
+	printf("ATTEMPT %s %s %.3f\n", label, errname(err), now() - t0);
+	fflush(stdout);
+}
+
+static void print_cgroup(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "0::", 3) == 0)
+			printf("SELF_CGROUP %s", line + 3);
+	if (f)
+		fclose(f);
+	fflush(stdout);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: attacker [--token T] ATTACK [ARG...]\n"
+		"  send PROTO:HOST:PORT...            tcp or udp; HOST may be [v6]\n"
+		"  cgroup-escape CGROUP2_PATH DEST... write own PID to the root cgroup.procs, send\n"
+		"  nft-delete                         delete confine's table, flush the ruleset\n"
+		"  rtnl MARK MASK TABLE GATEWAY IFNAME  delete the rule, replace table T's routes\n"
+		"  so-mark DEST MARK...               SO_MARK, then send to DEST\n"
+		"  af-packet IFNAME DSTMAC SRC DST PORT  an IPv4/UDP frame through AF_PACKET\n"
+		"  raw-ip SRC DST PORT                an IPv4/UDP packet through a raw socket\n"
+		"  unshare                            new network (and user) namespaces\n"
+		"  setns NSFILE [DEST]                join NSFILE's netns, then send to DEST\n"
+		"  ptrace PID                         attach to, read or steal from PID\n"
+		"  bpf                                load BPF programs\n"
+		"  io-uring DEST...                   connect and send through io_uring\n"
+		"  exec PROGRAM [ARG...]              show capabilities, then exec\n"
+		"  exec-as UID PROGRAM [ARG...]       the same after setuid(UID)\n"
+		"  ids                                show user IDs and capabilities\n"
+		"  grandchild UID DEST...             fork, setuid(UID), fork, send\n");
+	exit(2);
+}
+
+/* ---------------------------------------------------------------- addresses */
+
+struct dest {
+	char label[128];
+	int proto; /* SOCK_STREAM or SOCK_DGRAM */
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+static bool parse_addr(const char *host, uint16_t port,
+		       struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+		return true;
+	}
+	return false;
+}
+
+/* PROTO:HOST:PORT, HOST an IPv4 address or a bracketed IPv6 one. */
+static void parse_dest(const char *spec, struct dest *d)
+{
+	char buf[128], *host, *port;
+
+	snprintf(d->label, sizeof(d->label), "%s", spec);
+	snprintf(buf, sizeof(buf), "%s", spec);
+	host = strchr(buf, ':');
+	port = strrchr(buf, ':');
+	if (!host || host == port)
+		usage();
+	*host++ = '\0';
+	*port++ = '\0';
+	if (*host == '[') {
+		host++;
+		host[strcspn(host, "]")] = '\0';
+	}
+	if (strcmp(buf, "tcp") == 0)
+		d->proto = SOCK_STREAM;
+	else if (strcmp(buf, "udp") == 0)
+		d->proto = SOCK_DGRAM;
+	else
+		usage();
+	if (!parse_addr(host, (uint16_t)atoi(port), &d->ss, &d->len))
+		usage();
+}
+
+static int message(char *buf, size_t size, const char *label)
+{
+	return snprintf(buf, size, "<13>attack: %s %s\n", token, label);
+}
+
+/* Waits up to ms for fd to become writable (a non-blocking connect). */
+static int wait_connected(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (poll(&p, 1, ms) <= 0)
+		return ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+/*
+ * Sends one message to d from socket fd (made by the caller, so that an
+ * attack can prepare it): a TCP connect and write, or a UDP datagram
+ * followed by a moment's wait for an ICMP error to arrive.
+ */
+static int send_on(int fd, const struct dest *d)
+{
+	char msg[256];
+	int n = message(msg, sizeof(msg), d->label), err;
+
+	if (d->proto == SOCK_STREAM) {
+		int fl = fcntl(fd, F_GETFL);
+
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		if (connect(fd, (struct sockaddr *)&d->ss, d->len) < 0 &&
+		    errno != EINPROGRESS)
+			return errno;
+		err = wait_connected(fd, 3000);
+		if (err)
+			return err;
+		fcntl(fd, F_SETFL, fl);
+		return write(fd, msg, n) == n ? 0 : errno;
+	}
+	if (connect(fd, (struct sockaddr *)&d->ss, d->len) < 0)
+		return errno;
+	if (send(fd, msg, n, 0) < 0)
+		return errno;
+	{
+		struct pollfd p = { .fd = fd, .events = POLLERR };
+		socklen_t len = sizeof(err);
+
+		poll(&p, 1, 300);
+		err = 0;
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	}
+	return err;
+}
+
+static int send_to(const struct dest *d)
+{
+	int fd = socket(d->ss.ss_family, d->proto | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return errno;
+	err = send_on(fd, d);
+	close(fd);
+	return err;
+}
+
+static void try_send(const char *prefix, const char *spec)
+{
+	struct dest d;
+	char label[192];
+	double t0 = now();
+
+	parse_dest(spec, &d);
+	snprintf(label, sizeof(label), "%s%s", prefix, spec);
+	snprintf(d.label, sizeof(d.label), "%s", label);
+	report(label, send_to(&d), t0);
+}
+
+static int attack_send(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		try_send("", argv[i]);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- cgroup */
+
+/*
+ * The way out that cgroupfs offers: writing one's PID into the root
+ * cgroup's cgroup.procs. Tried through the path the host uses, through
+ * PID 1's root directory (a way around a private mount), and by mounting
+ * cgroup2 afresh. Then holds still so that the test can read the
+ * process's cgroup from outside.
+ */
+static void write_pid(const char *label, const char *path)
+{
+	char pid[32];
+	double t0 = now();
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0, n;
+
+	n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	if (fd < 0)
+		err = errno;
+	else if (write(fd, pid, n) != n)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	report(label, err, t0);
+}
+
+static int attack_cgroup_escape(int argc, char **argv)
+{
+	char path[512];
+	double t0;
+
+	if (argc < 1)
+		usage();
+	snprintf(path, sizeof(path), "%s/cgroup.procs", argv[0]);
+	write_pid("write-host-path-cgroup.procs", path);
+	snprintf(path, sizeof(path), "%s/../cgroup.procs", argv[0]);
+	write_pid("write-parent-of-mount-cgroup.procs", path);
+	snprintf(path, sizeof(path), "/proc/1/root%s/cgroup.procs", argv[0]);
+	write_pid("write-via-pid1-root-cgroup.procs", path);
+
+	t0 = now();
+	snprintf(path, sizeof(path), "/tmp/attacker-cg-%d", getpid());
+	mkdir(path, 0700);
+	if (mount("none", path, "cgroup2", 0, NULL) == 0) {
+		char procs[600];
+
+		report("mount-cgroup2", 0, t0);
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
+		write_pid("write-fresh-mount-cgroup.procs", procs);
+		umount2(path, MNT_DETACH);
+	} else {
+		report("mount-cgroup2", errno, t0);
+	}
+	rmdir(path);
+
+	for (int i = 1; i < argc; i++)
+		try_send("", argv[i]);
+	print_cgroup();
+	printf("HOLD\n");
+	fflush(stdout);
+	/* The test reads /proc/PID/cgroup now, then ends this process. */
+	sleep(30);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- netlink */
+
+/*
+ * Sends the messages in buf and reads the answers until the last
+ * sequence number is acknowledged. Returns 0 or the first error.
+ */
+static int nl_talk(int protocol, const void *buf, size_t len, uint32_t last)
+{
+	char rbuf[MNL_SOCKET_BUFFER_SIZE];
+	struct timeval tv = { .tv_sec = 2 };
+	struct mnl_socket *nl = mnl_socket_open(protocol);
+	int first_err = 0;
+
+	if (!nl)
+		return errno;
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		   sizeof(tv));
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, buf, len) < 0) {
+		first_err = errno;
+		goto out;
+	}
+	for (int rounds = 0; rounds < 64; rounds++) {
+		ssize_t n = mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
+		struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
+
+		if (n < 0) {
+			first_err = first_err ? first_err : errno;
+			goto out;
+		}
+		for (; mnl_nlmsg_ok(h, (int)n);
+		     h = mnl_nlmsg_next(h, (int *)&n)) {
+			if (h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+
+			if (e->error && !first_err)
+				first_err = -e->error;
+			if (h->nlmsg_seq == last || e->error)
+				goto out;
+		}
+	}
+out:
+	mnl_socket_close(nl);
+	return first_err;
+}
+
+static struct nlmsghdr *nfnl_put(char *buf, uint16_t type, uint16_t flags,
+				 uint8_t family, uint32_t seq, uint16_t res_id)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *g;
+
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = htons(res_id);
+	return h;
+}
+
+/* One nf_tables batch holding one NFT_MSG_DELTABLE. */
+static int nft_deltable(uint8_t family, const char *name)
+{
+	char buf[4096];
+	size_t off = 0;
+	struct nlmsghdr *h;
+
+	h = nfnl_put(buf, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, 1,
+		     NFNL_SUBSYS_NFTABLES);
+	off += h->nlmsg_len;
+	h = nfnl_put(buf + off, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELTABLE,
+		     NLM_F_ACK, family, 2, 0);
+	if (name)
+		mnl_attr_put_strz(h, NFTA_TABLE_NAME, name);
+	off += h->nlmsg_len;
+	h = nfnl_put(buf + off, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, 3,
+		     NFNL_SUBSYS_NFTABLES);
+	off += h->nlmsg_len;
+	return nl_talk(NETLINK_NETFILTER, buf, off, 2);
+}
+
+static int attack_nft_delete(int argc, char **argv)
+{
+	double t0 = now();
+
+	report("nft-delete-table-inet-confine",
+	       nft_deltable(NFPROTO_INET, "confine"), t0);
+	t0 = now();
+	/* A DELTABLE without a name or family is `nft flush ruleset`. */
+	report("nft-flush-ruleset", nft_deltable(NFPROTO_UNSPEC, NULL), t0);
+	return 0;
+}
+
+static int rtnl_delrule(int family, uint32_t mark, uint32_t mask,
+			uint32_t table)
+{
+	char buf[1024];
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct fib_rule_hdr *r;
+
+	h->nlmsg_type = RTM_DELRULE;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	h->nlmsg_seq = 1;
+	r = mnl_nlmsg_put_extra_header(h, sizeof(*r));
+	r->family = family;
+	r->action = FR_ACT_TO_TBL;
+	mnl_attr_put_u32(h, FRA_FWMARK, mark);
+	mnl_attr_put_u32(h, FRA_FWMASK, mask);
+	mnl_attr_put_u32(h, FRA_TABLE, table);
+	return nl_talk(NETLINK_ROUTE, buf, h->nlmsg_len, 1);
+}
+
+/* RTM_NEWROUTE (replace) or RTM_DELROUTE of table's IPv4 default. */
+static int rtnl_default(uint16_t type, uint8_t rtype, uint32_t table,
+			const char *gateway, const char *ifname)
+{
+	char buf[1024];
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rt;
+	struct in_addr gw;
+
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	if (type == RTM_NEWROUTE)
+		h->nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE;
+	h->nlmsg_seq = 1;
+	rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
+	rt->rtm_family = AF_INET;
+	rt->rtm_table = RT_TABLE_UNSPEC;
+	/* A delete matches any protocol when none is given. */
+	rt->rtm_protocol = type == RTM_NEWROUTE ? RTPROT_STATIC : RTPROT_UNSPEC;
+	rt->rtm_scope = RT_SCOPE_UNIVERSE;
+	rt->rtm_type = rtype;
+	mnl_attr_put_u32(h, RTA_TABLE, table);
+	if (gateway && inet_pton(AF_INET, gateway, &gw) == 1)
+		mnl_attr_put(h, RTA_GATEWAY, sizeof(gw), &gw);
+	if (ifname)
+		mnl_attr_put_u32(h, RTA_OIF, if_nametoindex(ifname));
+	if (rtype == RTN_UNREACHABLE)
+		mnl_attr_put_u32(h, RTA_PRIORITY, UINT32_MAX);
+	return nl_talk(NETLINK_ROUTE, buf, h->nlmsg_len, 1);
+}
+
+static int attack_rtnl(int argc, char **argv)
+{
+	uint32_t mark, mask, table;
+	double t0;
+
+	if (argc != 5)
+		usage();
+	mark = strtoul(argv[0], NULL, 0);
+	mask = strtoul(argv[1], NULL, 0);
+	table = strtoul(argv[2], NULL, 0);
+	t0 = now();
+	report("rtnl-delete-rule-ipv4",
+	       rtnl_delrule(AF_INET, mark, mask, table), t0);
+	t0 = now();
+	report("rtnl-delete-rule-ipv6",
+	       rtnl_delrule(AF_INET6, mark, mask, table), t0);
+	t0 = now();
+	report("rtnl-replace-default-in-table-T",
+	       rtnl_default(RTM_NEWROUTE, RTN_UNICAST, table, argv[3], argv[4]),
+	       t0);
+	t0 = now();
+	report("rtnl-delete-unreachable-in-table-T",
+	       rtnl_default(RTM_DELROUTE, RTN_UNREACHABLE, table, NULL, NULL),
+	       t0);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static int attack_so_mark(int argc, char **argv)
+{
+	struct dest d;
+
+	if (argc < 2)
+		usage();
+	parse_dest(argv[0], &d);
+	for (int i = 1; i < argc; i++) {
+		uint32_t mark = strtoul(argv[i], NULL, 0);
+		int fd = socket(d.ss.ss_family, d.proto | SOCK_CLOEXEC, 0);
+		char label[192];
+		double t0 = now();
+
+		if (fd < 0)
+			return 1;
+		snprintf(label, sizeof(label), "setsockopt-SO_MARK=0x%x", mark);
+		report(label,
+		       setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
+				  sizeof(mark)) ?
+			       errno :
+			       0,
+		       t0);
+		/* Whatever the mark is now, try the destination with it. */
+		snprintf(label, sizeof(label), "after-SO_MARK=0x%x:%s", mark,
+			 argv[0]);
+		snprintf(d.label, sizeof(d.label), "%s", label);
+		t0 = now();
+		report(label, send_on(fd, &d), t0);
+		close(fd);
+	}
+	return 0;
+}
+
+static uint16_t ip_checksum(const void *data, size_t len)
+{
+	const uint16_t *p = data;
+	uint32_t sum = 0;
+
+	for (; len > 1; len -= 2)
+		sum += *p++;
+	if (len)
+		sum += *(const uint8_t *)p;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * An IPv4/UDP packet from src to dst:port carrying the message. The UDP
+ * checksum is 0 ("none"), which IPv4 receivers accept. Returns its length.
+ */
+static size_t build_udp4(uint8_t *buf, size_t size, const char *src,
+			 const char *dst, uint16_t port, const char *label)
+{
+	struct iphdr *ip = (struct iphdr *)buf;
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
+	char *payload = (char *)(udp + 1);
+	int n = message(payload, size - sizeof(*ip) - sizeof(*udp), label);
+
+	memset(buf, 0, sizeof(*ip) + sizeof(*udp));
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons(sizeof(*ip) + sizeof(*udp) + n);
+	inet_pton(AF_INET, src, &ip->saddr);
+	inet_pton(AF_INET, dst, &ip->daddr);
+	ip->check = ip_checksum(ip, sizeof(*ip));
+	udp->source = htons(40000);
+	udp->dest = htons(port);
+	udp->len = htons(sizeof(*udp) + n);
+	return sizeof(*ip) + sizeof(*udp) + n;
+}
+
+static int attack_af_packet(int argc, char **argv)
+{
+	static const struct {
+		const char *label;
+		int type;
+	} kinds[] = {
+		{ "socket-AF_PACKET-SOCK_RAW", SOCK_RAW },
+		{ "socket-AF_PACKET-SOCK_DGRAM", SOCK_DGRAM },
+	};
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_IP),
+				  .sll_halen = ETH_ALEN };
+	unsigned mac[ETH_ALEN];
+	uint8_t frame[1500];
+
+	if (argc != 5 || sscanf(argv[1], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1],
+				&mac[2], &mac[3], &mac[4], &mac[5]) != 6)
+		usage();
+	for (int i = 0; i < ETH_ALEN; i++)
+		ll.sll_addr[i] = (uint8_t)mac[i];
+	ll.sll_ifindex = (int)if_nametoindex(argv[0]);
+	for (size_t k = 0; k < 2; k++) {
+		double t0 = now();
+		int fd = socket(AF_PACKET, kinds[k].type | SOCK_CLOEXEC,
+				htons(ETH_P_ALL));
+		char label[192];
+		size_t len;
+
+		report(kinds[k].label, fd < 0 ? errno : 0, t0);
+		if (fd < 0)
+			continue;
+		snprintf(label, sizeof(label), "%s-frame-to:%s:%s",
+			 kinds[k].label, argv[3], argv[4]);
+		if (kinds[k].type == SOCK_RAW) {
+			/* Ethernet header: destination, source, type. */
+			struct ifreq ifr = { 0 };
+
+			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
+				 argv[0]);
+			ioctl(fd, SIOCGIFHWADDR, &ifr);
+			memcpy(frame, ll.sll_addr, ETH_ALEN);
+			memcpy(frame + ETH_ALEN, ifr.ifr_hwaddr.sa_data,
+			       ETH_ALEN);
+			frame[12] = 0x08;
+			frame[13] = 0x00;
+			len = ETH_HLEN + build_udp4(frame + ETH_HLEN,
+						    sizeof(frame) - ETH_HLEN,
+						    argv[2], argv[3],
+						    (uint16_t)atoi(argv[4]),
+						    label);
+		} else {
+			len = build_udp4(frame, sizeof(frame), argv[2], argv[3],
+					 (uint16_t)atoi(argv[4]), label);
+		}
+		t0 = now();
+		report(label,
+		       sendto(fd, frame, len, 0, (struct sockaddr *)&ll,
+			      sizeof(ll)) < 0 ?
+			       errno :
+			       0,
+		       t0);
+		close(fd);
+	}
+	return 0;
+}
+
+static int attack_raw_ip(int argc, char **argv)
+{
+	static const struct {
+		const char *label;
+		int protocol;
+	} kinds[] = {
+		{ "socket-AF_INET-SOCK_RAW-IPPROTO_RAW", IPPROTO_RAW },
+		{ "socket-AF_INET-SOCK_RAW-IPPROTO_UDP", IPPROTO_UDP },
+	};
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	uint8_t pkt[1500];
+
+	if (argc != 3 || !parse_addr(argv[1], 0, &ss, &sslen))
+		usage();
+	for (size_t k = 0; k < 2; k++) {
+		double t0 = now();
+		int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC,
+				kinds[k].protocol);
+		int on = 1;
+		char label[192];
+		size_t len;
+
+		report(kinds[k].label, fd < 0 ? errno : 0, t0);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &on, sizeof(on));
+		snprintf(label, sizeof(label), "%s-packet-to:%s:%s",
+			 kinds[k].label, argv[1], argv[2]);
+		len = build_udp4(pkt, sizeof(pkt), argv[0], argv[1],
+				 (uint16_t)atoi(argv[2]), label);
+		t0 = now();
+		report(label,
+		       sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, sslen) <
+				       0 ?
+			       errno :
+			       0,
+		       t0);
+		close(fd);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- namespaces
+ */
+
+static int attack_unshare(int argc, char **argv)
+{
+	static const struct {
+		const char *label;
+		int flags;
+	} kinds[] = {
+		{ "unshare-CLONE_NEWNET", CLONE_NEWNET },
+		{ "unshare-CLONE_NEWUSER", CLONE_NEWUSER },
+		{ "unshare-CLONE_NEWUSER|CLONE_NEWNET",
+		  CLONE_NEWUSER | CLONE_NEWNET },
+	};
+
+	/* In a child each, so that a success does not change this process. */
+	for (size_t k = 0; k < 3; k++) {
+		double t0 = now();
+		int status = 0;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(unshare(kinds[k].flags) < 0 ? errno : 0);
+		waitpid(pid, &status, 0);
+		report(kinds[k].label, WEXITSTATUS(status), t0);
+	}
+	{
+		double t0 = now();
+		long pid = syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, NULL,
+				   NULL, NULL, NULL);
+
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid((pid_t)pid, NULL, 0);
+		report("clone-CLONE_NEWNET", pid < 0 ? errno : 0, t0);
+	}
+	{
+		struct clone_args ca = { .flags = CLONE_NEWNET,
+					 .exit_signal = SIGCHLD };
+		double t0 = now();
+		long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid((pid_t)pid, NULL, 0);
+		report("clone3-CLONE_NEWNET", pid < 0 ? errno : 0, t0);
+	}
+	return 0;
+}
+
+/*
+ * Joins the network namespace of NSFILE. For PID 1's (the host's) the
+ * attacker stops right there, success or not: it never sends anything in
+ * a namespace that the tests do not own. With DEST, given only for a test
+ * namespace, it then sends to DEST from there.
+ */
+static int attack_setns(int argc, char **argv)
+{
+	char label[256];
+	double t0 = now();
+	int fd, err;
+
+	if (argc < 1 || argc > 2)
+		usage();
+	fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+	snprintf(label, sizeof(label), "open-%s", argv[0]);
+	report(label, fd < 0 ? errno : 0, t0);
+	if (fd < 0)
+		return 0;
+	t0 = now();
+	err = setns(fd, CLONE_NEWNET) < 0 ? errno : 0;
+	snprintf(label, sizeof(label), "setns-%s", argv[0]);
+	report(label, err, t0);
+	if (!err && argc == 2)
+		try_send("after-setns:", argv[1]);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- ptrace */
+
+static int attack_ptrace(int argc, char **argv)
+{
+	pid_t pid;
+	char path[64], buf[16];
+	double t0;
+	long r;
+	int fd;
+
+	if (argc != 1)
+		usage();
+	pid = (pid_t)atoi(argv[0]);
+
+	t0 = now();
+	r = ptrace(PTRACE_SEIZE, pid, NULL, NULL);
+	report("ptrace-PTRACE_SEIZE", r < 0 ? errno : 0, t0);
+	if (r == 0)
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	t0 = now();
+	r = ptrace(PTRACE_ATTACH, pid, NULL, NULL);
+	report("ptrace-PTRACE_ATTACH", r < 0 ? errno : 0, t0);
+	if (r == 0) {
+		waitpid(pid, NULL, __WALL);
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	}
+
+	{
+		struct iovec local = { buf, sizeof(buf) };
+		struct iovec remote = { (void *)0x400000, sizeof(buf) };
+
+		t0 = now();
+		r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		/* EFAULT means the call was allowed: only the address is bad.
+		 */
+		report("process_vm_readv", r < 0 ? errno : 0, t0);
+	}
+
+	t0 = now();
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	report("open-/proc/PID/mem", fd < 0 ? errno : 0, t0);
+	if (fd >= 0)
+		close(fd);
+
+	t0 = now();
+	snprintf(path, sizeof(path), "/proc/%d/root/", pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	report("open-/proc/PID/root", fd < 0 ? errno : 0, t0);
+	if (fd >= 0)
+		close(fd);
+
+	t0 = now();
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0) {
+		report("pidfd_getfd", errno, t0);
+	} else {
+		int stolen = (int)syscall(SYS_pidfd_getfd, fd, 0, 0);
+
+		report("pidfd_getfd", stolen < 0 ? errno : 0, t0);
+		if (stolen >= 0)
+			close(stolen);
+		close(fd);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- bpf */
+
+static int prog_load(enum bpf_prog_type type, enum bpf_attach_type attach)
+{
+	/* r0 = 1; exit: the smallest valid program. */
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = type;
+	attr.expected_attach_type = attach;
+	attr.insns = (uintptr_t)insns;
+	attr.insn_cnt = 2;
+	attr.license = (uintptr_t) "GPL";
+	fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int attack_bpf(int argc, char **argv)
+{
+	union bpf_attr attr;
+	double t0 = now();
+
+	report("bpf-load-socket-filter",
+	       prog_load(BPF_PROG_TYPE_SOCKET_FILTER, 0), t0);
+	t0 = now();
+	report("bpf-load-cgroup-sock",
+	       prog_load(BPF_PROG_TYPE_CGROUP_SOCK,
+			 BPF_CGROUP_INET_SOCK_CREATE),
+	       t0);
+	/* Finding confine's programs is the first step to detaching them. */
+	memset(&attr, 0, sizeof(attr));
+	t0 = now();
+	report("bpf-prog-get-next-id",
+	       syscall(SYS_bpf, BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)) < 0 ?
+		       errno :
+		       0,
+	       t0);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- io_uring */
+
+/* The smallest io_uring: one submission at a time, waited for. */
+struct ring {
+	int fd;
+	unsigned *sq_tail, *sq_mask, *sq_array;
+	unsigned *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+
+static int ring_setup(struct ring *r)
+{
+	struct io_uring_params p;
+	size_t sq_size, cq_size;
+	uint8_t *sq, *cq;
+
+	memset(&p, 0, sizeof(p));
+	r->fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (r->fd < 0)
+		return errno;
+	sq_size = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	cq_size = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		sq_size = cq_size = sq_size > cq_size ? sq_size : cq_size;
+	sq = mmap(NULL, sq_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
+		  IORING_OFF_SQ_RING);
+	if (sq == MAP_FAILED)
+		return errno;
+	cq = sq;
+	if (!(p.features & IORING_FEAT_SINGLE_MMAP)) {
+		cq = mmap(NULL, cq_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  r->fd, IORING_OFF_CQ_RING);
+		if (cq == MAP_FAILED)
+			return errno;
+	}
+	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
+		       PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
+		       IORING_OFF_SQES);
+	if (r->sqes == MAP_FAILED)
+		return errno;
+	r->sq_tail = (unsigned *)(sq + p.sq_off.tail);
+	r->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
+	r->sq_array = (unsigned *)(sq + p.sq_off.array);
+	r->cq_head = (unsigned *)(cq + p.cq_off.head);
+	r->cq_tail = (unsigned *)(cq + p.cq_off.tail);
+	r->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	return 0;
+}
+
+/* Submits sqe and waits for its completion; returns its res (-errno). */
+static int ring_run(struct ring *r, const struct io_uring_sqe *sqe)
+{
+	unsigned tail = *r->sq_tail, idx = tail & *r->sq_mask, head;
+	int res;
+
+	r->sqes[idx] = *sqe;
+	r->sq_array[idx] = idx;
+	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(SYS_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS,
+		    NULL, 0) < 0)
+		return -errno;
+	head = *r->cq_head;
+	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	res = r->cqes[head & *r->cq_mask].res;
+	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+/*
+ * Connects (TCP) or sends (UDP) to d entirely through the ring: the
+ * socket from IORING_OP_SOCKET (Linux 5.19) or, where that is missing,
+ * socket(2); then IORING_OP_CONNECT and IORING_OP_SEND, or IORING_OP_SENDMSG.
+ */
+static int ring_send(struct ring *r, struct dest *d)
+{
+	struct io_uring_sqe sqe;
+	char msg[256];
+	int n = message(msg, sizeof(msg), d->label), fd, res;
+
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_SOCKET;
+	sqe.fd = d->ss.ss_family;
+	sqe.off = (uint64_t)d->proto;
+	fd = ring_run(r, &sqe);
+	if (fd == -EINVAL || fd == -EOPNOTSUPP)
+		fd = socket(d->ss.ss_family, d->proto, 0);
+	if (fd < 0)
+		return -fd;
+	if (d->proto == SOCK_STREAM) {
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.opcode = IORING_OP_CONNECT;
+		sqe.fd = fd;
+		sqe.addr = (uintptr_t)&d->ss;
+		sqe.off = d->len;
+		res = ring_run(r, &sqe);
+		if (res == 0) {
+			memset(&sqe, 0, sizeof(sqe));
+			sqe.opcode = IORING_OP_SEND;
+			sqe.fd = fd;
+			sqe.addr = (uintptr_t)msg;
+			sqe.len = (unsigned)n;
+			res = ring_run(r, &sqe);
+			res = res == n ? 0 : res;
+		}
+	} else {
+		struct iovec iov = { msg, (size_t)n };
+		struct msghdr mh = { .msg_name = &d->ss,
+				     .msg_namelen = d->len,
+				     .msg_iov = &iov,
+				     .msg_iovlen = 1 };
+
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.opcode = IORING_OP_SENDMSG;
+		sqe.fd = fd;
+		sqe.addr = (uintptr_t)&mh;
+		sqe.len = 1;
+		res = ring_run(r, &sqe);
+		res = res == n ? 0 : res;
+	}
+	close(fd);
+	return res < 0 ? -res : 0;
+}
+
+static int attack_io_uring(int argc, char **argv)
+{
+	struct ring r;
+	double t0 = now();
+	int err = ring_setup(&r);
+
+	report("io_uring_setup", err, t0);
+	if (err)
+		return 0;
+	for (int i = 0; i < argc; i++) {
+		struct dest d;
+		char label[192];
+
+		parse_dest(argv[i], &d);
+		snprintf(label, sizeof(label), "io_uring:%s", argv[i]);
+		snprintf(d.label, sizeof(d.label), "%s", label);
+		t0 = now();
+		report(label, ring_send(&r, &d), t0);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- exec, uid */
+
+static void print_caps(const char *who)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Cap", 3) == 0 ||
+		    strncmp(line, "NoNewPrivs", 10) == 0 ||
+		    strncmp(line, "Seccomp:", 8) == 0)
+			printf("STATUS %s %s", who, line);
+	if (f)
+		fclose(f);
+	fflush(stdout);
+}
+
+static int drop_to(uid_t uid)
+{
+	if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+		return errno;
+	return 0;
+}
+
+static int attack_exec(int argc, char **argv)
+{
+	if (argc < 1)
+		usage();
+	print_caps("before-exec");
+	execv(argv[0], argv);
+	report("execv", errno, now());
+	return 0;
+}
+
+/* exec, after dropping to UID: for a set-user-ID program. */
+static int attack_exec_as(int argc, char **argv)
+{
+	double t0 = now();
+	int err;
+
+	if (argc < 2)
+		usage();
+	err = drop_to((uid_t)atoi(argv[0]));
+	report("setuid", err, t0);
+	if (err)
+		return 0;
+	return attack_exec(argc - 1, argv + 1);
+}
+
+/* What a set-user-ID program got: its user IDs and capabilities. */
+static int attack_ids(int argc, char **argv)
+{
+	printf("IDS uid=%d euid=%d\n", getuid(), geteuid());
+	print_caps("ids");
+	return 0;
+}
+
+/*
+ * The daemon's usual shape: fork, drop to an unprivileged user, fork a
+ * worker. The worker must be exactly as confined as the daemon was.
+ */
+static int attack_grandchild(int argc, char **argv)
+{
+	uid_t uid;
+	pid_t child;
+	int status = 0;
+
+	if (argc < 2)
+		usage();
+	uid = (uid_t)atoi(argv[0]);
+	child = fork();
+	if (child == 0) {
+		double t0 = now();
+		int err = drop_to(uid);
+		pid_t grand;
+
+		report("setuid", err, t0);
+		if (err)
+			_exit(1);
+		grand = fork();
+		if (grand == 0) {
+			printf("GRANDCHILD pid=%d uid=%d\n", getpid(),
+			       getuid());
+			print_caps("grandchild");
+			print_cgroup();
+			t0 = now();
+			report("grandchild-setuid-0", setuid(0) < 0 ? errno : 0,
+			       t0);
+			for (int i = 1; i < argc; i++)
+				try_send("grandchild:", argv[i]);
+			_exit(0);
+		}
+		waitpid(grand, &status, 0);
+		_exit(0);
+	}
+	waitpid(child, &status, 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} attacks[] = {
+		{ "send", attack_send },
+		{ "cgroup-escape", attack_cgroup_escape },
+		{ "nft-delete", attack_nft_delete },
+		{ "rtnl", attack_rtnl },
+		{ "so-mark", attack_so_mark },
+		{ "af-packet", attack_af_packet },
+		{ "raw-ip", attack_raw_ip },
+		{ "unshare", attack_unshare },
+		{ "setns", attack_setns },
+		{ "ptrace", attack_ptrace },
+		{ "bpf", attack_bpf },
+		{ "io-uring", attack_io_uring },
+		{ "exec", attack_exec },
+		{ "exec-as", attack_exec_as },
+		{ "ids", attack_ids },
+		{ "grandchild", attack_grandchild },
+	};
+
+	if (argc > 2 && strcmp(argv[1], "--token") == 0) {
+		token = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 2)
+		usage();
+	/* A stuck try must not hold the test up. */
+	alarm(60);
+	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++)
+		if (strcmp(argv[1], attacks[i].name) == 0)
+			return attacks[i].fn(argc - 2, argv + 2);
+	usage();
+	return 2;
+}
