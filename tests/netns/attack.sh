@@ -505,6 +505,31 @@ grandchild)
 	still_confined
 	;;
 
+kept-capability)
+	# A service that keeps CAP_NET_ADMIN can undo its confinement, so
+	# check and run say so, at the line that keeps it. A harmless kept
+	# capability gets no warning.
+	write_policy "$POLICY" "KeepCapabilities=CAP_NET_BIND_SERVICE" \
+		"KeepCapabilities=net_admin" "" "[Service]" "Name=other" \
+		"Allow=tcp $SRV2_V4:8080"
+	line=$(grep -n '^KeepCapabilities=net_admin$' "$POLICY" | cut -d: -f1)
+	want="$POLICY:$line: warning: service syslog keeps CAP_NET_ADMIN, with which it can undo its confinement"
+	out=$("$CONFINE" check "$POLICY" 2>&1 >/dev/null)
+	rc=$?
+	echo "$out"
+	check "confine check still accepts the policy (exit $rc)" test "$rc" -eq 0
+	check "confine check warns at $POLICY:$line" grep -qF -- "$want" <<<"$out"
+	check_not "no warning for CAP_NET_BIND_SERVICE" grep -q NET_BIND_SERVICE <<<"$out"
+	apply_policy
+	out=$(confined nft-delete 2>&1)
+	echo "$out"
+	check "confine run warns too" grep -qF -- "$want" "$TMPDIR_TEST/confined.err"
+	# The warning is true: the service deletes confine's table.
+	expect confined "$out" nft-delete-table-inet-confine OK
+	check_not "table inet confine is gone: the kept capability undid the confinement" \
+		in_ns "$CLIENT" nft list table inet confine
+	;;
+
 *)
 	echo "attack.sh: no attack named '$ATTACK'" >&2
 	exit 2
