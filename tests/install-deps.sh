@@ -11,6 +11,9 @@ packages=(
 	libmnl-dev libnftnl-dev libinih-dev libseccomp-dev libcap-ng-dev scdoc
 	rsyslog nftables iproute2 iputils-ping bsdutils python3 procps
 	clang-format git
+	# man(1) and groff, which render the man pages in the install check;
+	# bash-completion, whose pkg-config file says where completions go
+	man-db groff-base bash-completion
 	# systemd-analyze, which checks the shipped unit drop-ins
 	systemd
 )
