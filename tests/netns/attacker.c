@@ -131,6 +131,12 @@ static const char *errname(int e)
 	return buf;
 }
 
+/* A system call's result as report() takes it: 0, or the errno. */
+static int err_of(long r)
+{
+	return r < 0 ? errno : 0;
+}
+
 /* One line per try; err is 0 for success or a positive errno. */
 static void report(const char *label, int err, double t0)
 {
@@ -174,7 +180,7 @@ static void usage(void)
 	exit(2);
 }
 
-/* ---------------------------------------------------------------- addresses */
+/* --- addresses --- */
 
 struct dest {
 	char label[128];
@@ -319,7 +325,7 @@ static int attack_send(int argc, char **argv)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- cgroup */
+/* --- cgroup --- */
 
 /*
  * The way out that cgroupfs offers: writing one's PID into the root
@@ -383,7 +389,7 @@ static int attack_cgroup_escape(int argc, char **argv)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- netlink */
+/* --- netlink --- */
 
 /*
  * Sends the messages in buf and reads the answers until the last
@@ -556,7 +562,7 @@ static int attack_rtnl(int argc, char **argv)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- sockets */
+/* --- sockets --- */
 
 static int attack_so_mark(int argc, char **argv)
 {
@@ -575,10 +581,8 @@ static int attack_so_mark(int argc, char **argv)
 			return 1;
 		snprintf(label, sizeof(label), "setsockopt-SO_MARK=0x%x", mark);
 		report(label,
-		       setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
-				  sizeof(mark)) ?
-			       errno :
-			       0,
+		       err_of(setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
+					 sizeof(mark))),
 		       t0);
 		/* Whatever the mark is now, try the destination with it. */
 		snprintf(label, sizeof(label), "after-SO_MARK=0x%x:%s", mark,
@@ -660,7 +664,7 @@ static int attack_af_packet(int argc, char **argv)
 		char label[192];
 		size_t len;
 
-		report(kinds[k].label, fd < 0 ? errno : 0, t0);
+		report(kinds[k].label, err_of(fd), t0);
 		if (fd < 0)
 			continue;
 		snprintf(label, sizeof(label), "%s-frame-to:%s:%s",
@@ -688,10 +692,8 @@ static int attack_af_packet(int argc, char **argv)
 		}
 		t0 = now();
 		report(label,
-		       sendto(fd, frame, len, 0, (struct sockaddr *)&ll,
-			      sizeof(ll)) < 0 ?
-			       errno :
-			       0,
+		       err_of(sendto(fd, frame, len, 0, (struct sockaddr *)&ll,
+				     sizeof(ll))),
 		       t0);
 		close(fd);
 	}
@@ -721,7 +723,7 @@ static int attack_raw_ip(int argc, char **argv)
 		char label[192];
 		size_t len;
 
-		report(kinds[k].label, fd < 0 ? errno : 0, t0);
+		report(kinds[k].label, err_of(fd), t0);
 		if (fd < 0)
 			continue;
 		setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &on, sizeof(on));
@@ -731,18 +733,15 @@ static int attack_raw_ip(int argc, char **argv)
 				 (uint16_t)atoi(argv[2]), label);
 		t0 = now();
 		report(label,
-		       sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, sslen) <
-				       0 ?
-			       errno :
-			       0,
+		       err_of(sendto(fd, pkt, len, 0, (struct sockaddr *)&ss,
+				     sslen)),
 		       t0);
 		close(fd);
 	}
 	return 0;
 }
 
-/* ---------------------------------------------------------------- namespaces
- */
+/* --- namespaces --- */
 
 static int attack_unshare(int argc, char **argv)
 {
@@ -763,7 +762,7 @@ static int attack_unshare(int argc, char **argv)
 		pid_t pid = fork();
 
 		if (pid == 0)
-			_exit(unshare(kinds[k].flags) < 0 ? errno : 0);
+			_exit(err_of(unshare(kinds[k].flags)));
 		waitpid(pid, &status, 0);
 		report(kinds[k].label, WEXITSTATUS(status), t0);
 	}
@@ -776,7 +775,7 @@ static int attack_unshare(int argc, char **argv)
 			_exit(0);
 		if (pid > 0)
 			waitpid((pid_t)pid, NULL, 0);
-		report("clone-CLONE_NEWNET", pid < 0 ? errno : 0, t0);
+		report("clone-CLONE_NEWNET", err_of(pid), t0);
 	}
 	{
 		struct clone_args ca = { .flags = CLONE_NEWNET,
@@ -788,7 +787,7 @@ static int attack_unshare(int argc, char **argv)
 			_exit(0);
 		if (pid > 0)
 			waitpid((pid_t)pid, NULL, 0);
-		report("clone3-CLONE_NEWNET", pid < 0 ? errno : 0, t0);
+		report("clone3-CLONE_NEWNET", err_of(pid), t0);
 	}
 	return 0;
 }
@@ -809,11 +808,11 @@ static int attack_setns(int argc, char **argv)
 		usage();
 	fd = open(argv[0], O_RDONLY | O_CLOEXEC);
 	snprintf(label, sizeof(label), "open-%s", argv[0]);
-	report(label, fd < 0 ? errno : 0, t0);
+	report(label, err_of(fd), t0);
 	if (fd < 0)
 		return 0;
 	t0 = now();
-	err = setns(fd, CLONE_NEWNET) < 0 ? errno : 0;
+	err = err_of(setns(fd, CLONE_NEWNET));
 	snprintf(label, sizeof(label), "setns-%s", argv[0]);
 	report(label, err, t0);
 	if (!err && argc == 2)
@@ -821,7 +820,7 @@ static int attack_setns(int argc, char **argv)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- ptrace */
+/* --- ptrace --- */
 
 static int attack_ptrace(int argc, char **argv)
 {
@@ -837,12 +836,12 @@ static int attack_ptrace(int argc, char **argv)
 
 	t0 = now();
 	r = ptrace(PTRACE_SEIZE, pid, NULL, NULL);
-	report("ptrace-PTRACE_SEIZE", r < 0 ? errno : 0, t0);
+	report("ptrace-PTRACE_SEIZE", err_of(r), t0);
 	if (r == 0)
 		ptrace(PTRACE_DETACH, pid, NULL, NULL);
 	t0 = now();
 	r = ptrace(PTRACE_ATTACH, pid, NULL, NULL);
-	report("ptrace-PTRACE_ATTACH", r < 0 ? errno : 0, t0);
+	report("ptrace-PTRACE_ATTACH", err_of(r), t0);
 	if (r == 0) {
 		waitpid(pid, NULL, __WALL);
 		ptrace(PTRACE_DETACH, pid, NULL, NULL);
@@ -856,20 +855,20 @@ static int attack_ptrace(int argc, char **argv)
 		r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 		/* EFAULT means the call was allowed: only the address is bad.
 		 */
-		report("process_vm_readv", r < 0 ? errno : 0, t0);
+		report("process_vm_readv", err_of(r), t0);
 	}
 
 	t0 = now();
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	report("open-/proc/PID/mem", fd < 0 ? errno : 0, t0);
+	report("open-/proc/PID/mem", err_of(fd), t0);
 	if (fd >= 0)
 		close(fd);
 
 	t0 = now();
 	snprintf(path, sizeof(path), "/proc/%d/root/", pid);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	report("open-/proc/PID/root", fd < 0 ? errno : 0, t0);
+	report("open-/proc/PID/root", err_of(fd), t0);
 	if (fd >= 0)
 		close(fd);
 
@@ -880,7 +879,7 @@ static int attack_ptrace(int argc, char **argv)
 	} else {
 		int stolen = (int)syscall(SYS_pidfd_getfd, fd, 0, 0);
 
-		report("pidfd_getfd", stolen < 0 ? errno : 0, t0);
+		report("pidfd_getfd", err_of(stolen), t0);
 		if (stolen >= 0)
 			close(stolen);
 		close(fd);
@@ -888,7 +887,7 @@ static int attack_ptrace(int argc, char **argv)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- bpf */
+/* --- bpf --- */
 
 static int prog_load(enum bpf_prog_type type, enum bpf_attach_type attach)
 {
@@ -929,14 +928,13 @@ static int attack_bpf(int argc, char **argv)
 	memset(&attr, 0, sizeof(attr));
 	t0 = now();
 	report("bpf-prog-get-next-id",
-	       syscall(SYS_bpf, BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)) < 0 ?
-		       errno :
-		       0,
+	       err_of(syscall(SYS_bpf, BPF_PROG_GET_NEXT_ID, &attr,
+			      sizeof(attr))),
 	       t0);
 	return 0;
 }
 
-/* ---------------------------------------------------------------- io_uring */
+/* --- io_uring --- */
 
 /* The smallest io_uring: one submission at a time, waited for. */
 struct ring {
@@ -1084,7 +1082,7 @@ static int attack_io_uring(int argc, char **argv)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- exec, uid */
+/* --- exec, uid --- */
 
 static void print_caps(const char *who)
 {
@@ -1170,8 +1168,7 @@ static int attack_grandchild(int argc, char **argv)
 			print_caps("grandchild");
 			print_cgroup();
 			t0 = now();
-			report("grandchild-setuid-0", setuid(0) < 0 ? errno : 0,
-			       t0);
+			report("grandchild-setuid-0", err_of(setuid(0)), t0);
 			for (int i = 1; i < argc; i++)
 				try_send("grandchild:", argv[i]);
 			_exit(0);
