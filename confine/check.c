@@ -40,7 +40,7 @@ int cmd_check(int argc, char **argv)
 		return EXIT_POLICY;
 	}
 	plan_print(&plan, stdout);
-	warn_kept_caps(&plan);
+	warn_policy_risks(&plan);
 	for (size_t i = 0; rules && i < plan.n_services; i++) {
 		printf("\n# nf_tables rules of service %s\n",
 		       plan.services[i].name);

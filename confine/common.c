@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -184,7 +185,22 @@ int assign_plan(struct session *s, struct plan *plan)
 	return 0;
 }
 
-void warn_kept_caps(const struct plan *plan)
+/*
+ * Whether p holds the loopback address that every local service uses,
+ * 127.0.0.1 or ::1 (a deliberate 127.0.0.2 is the service's own).
+ */
+static bool holds_common_loopback(const struct prefix *p)
+{
+	union inet_addr lo = { 0 };
+
+	if (p->family == AF_INET)
+		lo.v4.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		lo.v6 = in6addr_loopback;
+	return prefix_contains(p, p->family, &lo);
+}
+
+void warn_policy_risks(const struct plan *plan)
 {
 	for (size_t i = 0; i < plan->n_services; i++) {
 		const struct service *svc = &plan->services[i];
@@ -201,6 +217,29 @@ void warn_kept_caps(const struct plan *plan)
 				"%s\n",
 				svc->file, svc->keep_cap_line[cap], svc->name,
 				capability_name(cap, name, sizeof(name)), how);
+		}
+		/*
+		 * Exclusive covers whole addresses: a loopback one would be
+		 * closed to every local service on every other port.
+		 */
+		for (size_t j = 0; svc->exclusive && j < svc->n_allows; j++) {
+			const struct allow *a = &svc->allows[j];
+			char dst[64];
+
+			if (!holds_common_loopback(&a->dst))
+				continue;
+			prefix_format(&a->dst, dst, sizeof(dst));
+			fprintf(stderr,
+				"%s:%u: warning: service %s is exclusive, so no "
+				"other process may reach %s at all, on any "
+				"port; %s\n",
+				svc->file, a->line, svc->name, dst,
+				a->dst.family == AF_INET ?
+					"give the service a loopback address "
+					"of its own, such as 127.0.0.2" :
+					"IPv6 has no other loopback address, "
+					"so list ::1 only in a service that "
+					"is not exclusive");
 		}
 	}
 }

@@ -57,10 +57,12 @@ int apply_plan(struct session *s, struct plan *plan,
 	       const struct cgroup *extra);
 
 /*
- * Prints a FILE:LINE warning for each capability a service keeps with
- * KeepCapabilities= that lets it undo its confinement.
+ * Prints a FILE:LINE warning for what the policy allows but a sysadmin
+ * would not want: a capability kept with KeepCapabilities= that lets the
+ * service undo its confinement, and an exclusive service that takes
+ * 127.0.0.1 or ::1 from every other process.
  */
-void warn_kept_caps(const struct plan *plan);
+void warn_policy_risks(const struct plan *plan);
 
 /* Fills the automatic values only (as apply_plan does first). */
 int assign_plan(struct session *s, struct plan *plan);

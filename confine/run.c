@@ -425,7 +425,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	warn_unrouted(&s, svc, sockmarked);
-	warn_kept_caps(&one);
+	warn_policy_risks(&one);
 
 	/* Compiled before anything irreversible, so that it fails loudly. */
 	r = seccomp_filter_new(&filter, &f);

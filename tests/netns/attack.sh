@@ -458,6 +458,13 @@ loopback)
 	# one on a port it does.
 	# The allowed one is on 127.0.0.2: an exclusive service's address is
 	# closed to every other process, and the control uses 127.0.0.1.
+	# check says so when an exclusive service lists 127.0.0.1 or ::1.
+	write_policy "$TMPDIR_TEST/lo.policy" "Allow=tcp 127.0.0.1:8890"
+	line=$(grep -n '^Allow=tcp 127.0.0.1:8890$' "$TMPDIR_TEST/lo.policy" | cut -d: -f1)
+	out=$("$CONFINE" check "$TMPDIR_TEST/lo.policy" 2>&1 >/dev/null)
+	echo "$out"
+	check "check warns that the exclusive service takes 127.0.0.1 from everyone" \
+		grep -qF "$TMPDIR_TEST/lo.policy:$line: warning: service syslog is exclusive, so no other process may reach 127.0.0.1 at all" <<<"$out"
 	write_policy "$POLICY" "Allow=tcp 127.0.0.2:8890" "" "[Service]" "Name=other" \
 		"Allow=tcp $SRV2_V4:8080"
 	apply_policy
@@ -474,6 +481,7 @@ loopback)
 	expect confined "$out" udp:127.0.0.1:8889 "${REFUSED[@]}"
 	expect confined "$out" tcp:127.0.0.2:8888 "${REFUSED[@]}"
 	expect confined "$out" tcp:127.0.0.2:8890 OK
+	check_not "no such warning for 127.0.0.2" grep -q "is exclusive" "$TMPDIR_TEST/confined.err"
 	check "barrier: the local proxy has handled everything sent so far" \
 		sink_barrier "$CLIENT" "$LOCAL_LOG" tcp:8888 udp:8889
 	hits=$(grep -F -- "$TOK" "$LOCAL_LOG" | grep -v "tcp 8890 ")
