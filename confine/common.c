@@ -266,7 +266,7 @@ struct marked {
  * and reroute the allowed packets as before.
  */
 static int mark_sockets(const struct plan *plan, const struct service *svc,
-			const struct cgroup *cg, struct marked *m,
+			const char *cgroup_path, struct marked *m,
 			struct failure *f)
 {
 	uint32_t mark = mark_of_value(plan->mark_mask, svc->mark_value);
@@ -278,11 +278,11 @@ static int mark_sockets(const struct plan *plan, const struct service *svc,
 	if (!grown)
 		return -ENOMEM;
 	m->paths = grown;
-	r = sockmark_attach(cg->path, mark, &attached, f);
+	r = sockmark_attach(cgroup_path, mark, &attached, f);
 	if (attached) {
-		m->paths[m->n] = strdup(cg->path);
+		m->paths[m->n] = strdup(cgroup_path);
 		if (!m->paths[m->n]) {
-			sockmark_detach(cg->path, NULL);
+			sockmark_detach(cgroup_path, NULL);
 			return -ENOMEM;
 		}
 		m->n++;
@@ -438,15 +438,37 @@ int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 		if (r < 0)
 			goto fail;
 	}
-	/* Sockets marked from now on route by the tables just installed. */
+	/*
+	 * Sockets marked from now on route by the tables just installed.
+	 * Every mapped cgroup gets the programs, a systemd unit's leaf
+	 * mapped by an earlier `run` too, so that a changed mark reaches it.
+	 */
 	for (size_t i = 0; i < plan->n_services; i++) {
-		r = mark_sockets(plan, &plan->services[i], &own[i], &marked,
-				 &f);
-		if (r == 0 && i == 0 && extra && extra->id != own[0].id)
-			r = mark_sockets(plan, &plan->services[0], extra,
+		for (size_t j = 0; j < maps[i].n_cgroups; j++) {
+			_cleanup_free_ char *rel = NULL, *path = NULL;
+			uint64_t id = maps[i].cgroups[j].id;
+
+			if (id == own[i].id)
+				path = strdup(own[i].path);
+			else if (extra && id == extra->id)
+				path = strdup(extra->path);
+			else if (cgroup_rel_of_id(s->cgroup_mnt, id, &rel) < 0)
+				continue; /* gone since it was listed */
+			else if (asprintf(&path, "%s%s", s->cgroup_mnt, rel) <
+				 0)
+				path = NULL;
+			if (!path) {
+				r = -ENOMEM;
+				snprintf(f.object, sizeof(f.object),
+					 "mark the sockets of service %s",
+					 plan->services[i].name);
+				goto fail;
+			}
+			r = mark_sockets(plan, &plan->services[i], path,
 					 &marked, &f);
-		if (r < 0)
-			goto fail;
+			if (r < 0)
+				goto fail;
+		}
 	}
 	r = nft_apply(s->nft, plan, maps, &s->installed, &f);
 	if (r < 0)

@@ -54,4 +54,30 @@ echo "status cgroups: $paths"
 check "status lists the unit leaf among the service's cgroups" \
 	grep -qx "$unit_rel/confine-syslog" <<<"$paths"
 
+# A new mark reaches the leaf too, though only `run` maps leaves: the
+# unit's daemon keeps running, and the sockets it creates from now on must
+# carry the new mark, or they would be routed by the old table's rule.
+write_policy "$policy" "Mark=0x33"
+out=$("$CONFINE" apply --netns "$CLIENT" "$policy" 2>&1)
+rc=$?
+echo "$out"
+check "apply with Mark=0x33 succeeds (exit $rc)" test "$rc" -eq 0
+sock_mark=$(
+	echo "$BASHPID" >"$CGROUP2$unit_rel/confine-syslog/cgroup.procs" || exit 99
+	exec "$PYTHON" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print("0x%08x" % s.getsockopt(socket.SOL_SOCKET, socket.SO_MARK))'
+)
+check "a socket created in the leaf after the change carries 0x33000000 (saw ${sock_mark:-nothing})" \
+	test "$sock_mark" = 0x33000000
+marked=$("$CONFINE" status --netns "$CLIENT" --json | "$PYTHON" -c '
+import json, sys
+for s in json.load(sys.stdin)["services"]:
+	for c in s["cgroups"]:
+		if c["path"] == sys.argv[1]:
+			print(str(c["sockets_marked"]).lower())' "$unit_rel/confine-syslog")
+check "status: the leaf's sockets are marked from creation with the new mark (saw ${marked:-nothing})" \
+	test "$marked" = true
+
 finish
