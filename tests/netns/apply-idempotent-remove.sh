@@ -64,10 +64,7 @@ same() {
 snapshot before
 
 # First apply.
-out=$("$CONFINE" apply --netns "$CLIENT" "$policy" 2>&1)
-rc=$?
-echo "$out"
-check "first confine apply succeeds (exit $rc)" test "$rc" -eq 0
+apply_checked "first confine apply succeeds" "$policy"
 
 table=$(status_field syslog "s['table']")
 mark=$(status_field syslog "s['mark']")
@@ -101,10 +98,7 @@ check "the service cgroup exists: $CGROUP2/$CG_PARENT_REL/syslog" \
 same before apply1 foreign
 
 # Second apply: nothing changes.
-out=$("$CONFINE" apply --netns "$CLIENT" "$policy" 2>&1)
-rc=$?
-echo "$out"
-check "second confine apply succeeds (exit $rc)" test "$rc" -eq 0
+apply_checked "second confine apply succeeds" "$policy"
 confine_state apply2 "$table"
 snapshot apply2
 for f in confine-table confine-rule4 confine-rule6 confine-route4 confine-route6 \

@@ -33,11 +33,7 @@ TOK="atk-$$-$RANDOM$RANDOM"  # what the confined attacker sends
 CTL="ctl-$$-$RANDOM$RANDOM"  # what the unconfined control sends
 
 apply_policy() {
-	local out rc
-	out=$("$CONFINE" apply --netns "$CLIENT" "$POLICY" 2>&1)
-	rc=$?
-	echo "$out"
-	check "confine apply succeeds (exit $rc)" test "$rc" -eq 0
+	apply_checked "confine apply succeeds" "$POLICY"
 	MARK=$(status_field syslog "s['mark']")
 	MASK=$(status_field syslog "s['mark_mask']")
 	TABLE=$(status_field syslog "s['table']")

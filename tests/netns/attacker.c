@@ -636,6 +636,16 @@ static size_t build_udp4(uint8_t *buf, size_t size, const char *src,
 	return sizeof(*ip) + sizeof(*udp) + n;
 }
 
+/* Sends a packet made by hand on fd, reports, and closes fd. */
+static void send_crafted(int fd, const char *label, const void *pkt, size_t len,
+			 const void *to, socklen_t to_len)
+{
+	double t0 = now();
+
+	report(label, err_of(sendto(fd, pkt, len, 0, to, to_len)), t0);
+	close(fd);
+}
+
 static int attack_af_packet(int argc, char **argv)
 {
 	static const struct {
@@ -690,12 +700,7 @@ static int attack_af_packet(int argc, char **argv)
 			len = build_udp4(frame, sizeof(frame), argv[2], argv[3],
 					 (uint16_t)atoi(argv[4]), label);
 		}
-		t0 = now();
-		report(label,
-		       err_of(sendto(fd, frame, len, 0, (struct sockaddr *)&ll,
-				     sizeof(ll))),
-		       t0);
-		close(fd);
+		send_crafted(fd, label, frame, len, &ll, sizeof(ll));
 	}
 	return 0;
 }
@@ -731,12 +736,7 @@ static int attack_raw_ip(int argc, char **argv)
 			 kinds[k].label, argv[1], argv[2]);
 		len = build_udp4(pkt, sizeof(pkt), argv[0], argv[1],
 				 (uint16_t)atoi(argv[2]), label);
-		t0 = now();
-		report(label,
-		       err_of(sendto(fd, pkt, len, 0, (struct sockaddr *)&ss,
-				     sslen)),
-		       t0);
-		close(fd);
+		send_crafted(fd, label, pkt, len, &ss, sslen);
 	}
 	return 0;
 }

@@ -471,6 +471,16 @@ write_policy() {
 	} >"$f"
 }
 
+# apply_checked DESCRIPTION FILE: `confine apply FILE` in the client, and a
+# check that it succeeded; its output is shown, and kept in APPLY_OUT.
+apply_checked() {
+	local rc
+	APPLY_OUT=$("$CONFINE" apply --netns "$CLIENT" "$2" 2>&1)
+	rc=$?
+	echo "$APPLY_OUT"
+	check "$1 (exit $rc)" test "$rc" -eq 0
+}
+
 # Start the client's rsyslogd confined: `confine run` applies the policy,
 # joins the service cgroup and execs rsyslogd in place, so $! is rsyslogd.
 start_confined_rsyslog() {

@@ -66,10 +66,7 @@ logger_to() {
 	fi
 }
 
-out=$("$CONFINE" apply --netns "$CLIENT" "$policy" 2>&1)
-rc=$?
-echo "$out"
-check "confine apply succeeds (exit $rc)" test "$rc" -eq 0
+apply_checked "confine apply succeeds" "$policy"
 
 # ---- 1. reachable through table T only
 check_not "the client's main table has no route to 10.99.5.1" \

@@ -23,10 +23,7 @@ check_connected "$out" parent tcp "$SRV_V4" 601
 check "control: marked udp4 datagram arrives before apply" \
 	wait_line "$SRV_LOG" "probe: $ctl parent udp $SRV_V4 514"
 
-out=$("$CONFINE" apply --netns "$CLIENT" "$policy" 2>&1)
-rc=$?
-echo "$out"
-check "confine apply succeeds (exit $rc)" test "$rc" -eq 0
+apply_checked "confine apply succeeds" "$policy"
 
 mark=$(status_field syslog "s['mark']")
 mask=$(status_field syslog "s['mark_mask']")

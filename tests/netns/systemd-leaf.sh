@@ -58,10 +58,7 @@ check "status lists the unit leaf among the service's cgroups" \
 # unit's daemon keeps running, and the sockets it creates from now on must
 # carry the new mark, or they would be routed by the old table's rule.
 write_policy "$policy" "Mark=0x33"
-out=$("$CONFINE" apply --netns "$CLIENT" "$policy" 2>&1)
-rc=$?
-echo "$out"
-check "apply with Mark=0x33 succeeds (exit $rc)" test "$rc" -eq 0
+apply_checked "apply with Mark=0x33 succeeds" "$policy"
 sock_mark=$(
 	echo "$BASHPID" >"$CGROUP2$unit_rel/confine-syslog/cgroup.procs" || exit 99
 	exec "$PYTHON" -c '

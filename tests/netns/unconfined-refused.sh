@@ -25,10 +25,7 @@ check "control: before apply, unconfined logger udp4 arrives" \
 check "control: before apply, unconfined logger tcp6 arrives" \
 	wait_line "$SRV_LOG" "^$CLIENT_V6 imtcp .*$pre-tcp6"
 
-out=$("$CONFINE" apply --netns "$CLIENT" "$policy" 2>&1)
-rc=$?
-echo "$out"
-check "confine apply --netns $CLIENT succeeds (exit $rc)" test "$rc" -eq 0
+apply_checked "confine apply --netns $CLIENT succeeds" "$policy"
 
 tok="unconf-$$-$RANDOM$RANDOM"
 
