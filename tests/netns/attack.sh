@@ -331,6 +331,9 @@ ptrace)
 	out=$(unconfined ptrace "$victim")
 	echo "control: $out"
 	expect unconfined "$out" ptrace-PTRACE_SEIZE OK
+	expect unconfined "$out" ptrace-PTRACE_ATTACH OK
+	# EFAULT: the call was let through, only the address is bad.
+	expect unconfined "$out" process_vm_readv EFAULT
 	expect unconfined "$out" open-/proc/PID/mem OK
 	expect unconfined "$out" pidfd_getfd OK
 	out=$(confined ptrace "$victim")

@@ -414,13 +414,13 @@ static int nl_talk(int protocol, const void *buf, size_t len, uint32_t last)
 	for (int rounds = 0; rounds < 64; rounds++) {
 		ssize_t n = mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
 		struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
+		int left = (int)n;
 
 		if (n < 0) {
 			first_err = first_err ? first_err : errno;
 			goto out;
 		}
-		for (; mnl_nlmsg_ok(h, (int)n);
-		     h = mnl_nlmsg_next(h, (int *)&n)) {
+		for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
 			if (h->nlmsg_type != NLMSG_ERROR)
 				continue;
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
@@ -837,8 +837,12 @@ static int attack_ptrace(int argc, char **argv)
 	t0 = now();
 	r = ptrace(PTRACE_SEIZE, pid, NULL, NULL);
 	report("ptrace-PTRACE_SEIZE", err_of(r), t0);
-	if (r == 0)
+	if (r == 0) {
+		/* Only a stopped tracee can be detached, so stop it first. */
+		ptrace(PTRACE_INTERRUPT, pid, NULL, NULL);
+		waitpid(pid, NULL, __WALL);
 		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	}
 	t0 = now();
 	r = ptrace(PTRACE_ATTACH, pid, NULL, NULL);
 	report("ptrace-PTRACE_ATTACH", err_of(r), t0);
