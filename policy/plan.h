@@ -82,6 +82,21 @@ struct service {
 	 */
 	uint64_t keep_caps;
 	unsigned keep_cap_line[64]; /* where each was named */
+	/*
+	 * User= and Group=: whom `run` becomes after the lock-in, a name or
+	 * a number, resolved when `run` starts; "" when not given.
+	 */
+	char user[64];
+	unsigned user_line;
+	char group[64];
+	unsigned group_line;
+	/*
+	 * InheritListeningSockets=yes: `run` lets the program keep inherited
+	 * TCP listening sockets (systemd socket activation, inetd); every
+	 * other inherited inet socket is refused all the same.
+	 */
+	bool inherit_listening;
+	unsigned inherit_listening_line;
 };
 
 struct plan {
