@@ -27,7 +27,7 @@ int cmd_apply(int argc, char **argv)
 	r = load_plan(&plan, argv + optind, argc - optind);
 	if (r)
 		return r;
-	r = session_open(&s, netns);
+	r = session_open(&s, netns, LOCK_EXCLUSIVE);
 	if (r == 0) {
 		r = apply_plan(&s, &plan, NULL);
 		session_close(&s);

@@ -45,7 +45,7 @@ int cmd_check(int argc, char **argv)
 		printf("\n# nf_tables rules of service %s\n",
 		       plan.services[i].name);
 		nft_print_service_rules(&plan.services[i], plan.mark_mask,
-					stdout);
+					NULL, stdout);
 	}
 	plan_free(&plan);
 	return 0;

@@ -2,14 +2,17 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "confine/common.h"
 #include "kernel-helpers/cleanup.h"
 #include "kernel-helpers/caps.h"
+#include "kernel-helpers/lock.h"
 #include "kernel-helpers/netns.h"
 #include "kernel-helpers/sockmark.h"
 
@@ -66,12 +69,66 @@ int load_plan(struct plan *plan, char *const *files, int n_files)
 	return 0;
 }
 
-int session_open(struct session *s, const char *netns)
+/*
+ * Takes confine's state lock, waiting for it up to CONFINE_LOCK_TIMEOUT
+ * seconds (60 by default, 0: not at all) and saying so once.
+ */
+static int lock_state(struct session *s, enum session_lock mode)
+{
+	const char *env = getenv("CONFINE_LOCK_TIMEOUT");
+	long timeout = env && *env ? strtol(env, NULL, 10) : 60;
+	struct timespec start, now, tick = { 0, 20 * 1000 * 1000 };
+	bool said = false;
+	struct failure f = { 0 };
+	int r;
+
+	r = state_lock_open(&s->lock_fd, &f);
+	if (r < 0) {
+		s->lock_fd = -1;
+		report(r, &f);
+		return EXIT_FAILED;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while ((r = state_lock_take(s->lock_fd, mode == LOCK_EXCLUSIVE)) ==
+	       -EWOULDBLOCK) {
+		pid_t holder = state_lock_holder(s->lock_fd);
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= timeout) {
+			fprintf(stderr,
+				"confine: giving up after %ld s: another "
+				"confine command (PID %d) holds %s\n",
+				timeout, (int)holder, STATE_LOCK_PATH);
+			return EXIT_FAILED;
+		}
+		if (!said)
+			fprintf(stderr,
+				"confine: waiting for another confine command "
+				"(PID %d) to finish\n",
+				(int)holder);
+		said = true;
+		nanosleep(&tick, NULL);
+	}
+	if (r < 0) {
+		fprintf(stderr, "confine: cannot lock %s: %s\n",
+			STATE_LOCK_PATH, strerror(-r));
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+int session_open(struct session *s, const char *netns, enum session_lock mode)
 {
 	struct failure f = { 0 };
 	int r;
 
-	*s = (struct session){ 0 };
+	*s = (struct session){ .lock_fd = -1 };
+	/* Held from the first reading of the state to the last write. */
+	r = lock_state(s, mode);
+	if (r) {
+		session_close(s);
+		return r;
+	}
 	/* cgroupfs does not depend on the network namespace: find it first. */
 	r = cgroup2_mount(&s->cgroup_mnt, &f);
 	if (r < 0)
@@ -103,7 +160,9 @@ void session_close(struct session *s)
 	nft_close(s->nft);
 	rtnl_close(s->rtnl);
 	free(s->cgroup_mnt);
-	*s = (struct session){ 0 };
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	*s = (struct session){ .lock_fd = -1 };
 }
 
 int session_refresh(struct session *s)
@@ -389,6 +448,44 @@ static int service_cgroups(struct session *s, const struct service *svc,
 	return 0;
 }
 
+void service_oifs_free(struct nft_oifs *oifs, size_t n)
+{
+	for (size_t i = 0; oifs && i < n; i++)
+		free(oifs[i].names);
+	free(oifs);
+}
+
+int service_oifs(struct session *s, const struct plan *plan,
+		 const struct service *svc, struct nft_oifs **out,
+		 struct failure *f)
+{
+	uint32_t mark = mark_of_value(plan->mark_mask, svc->mark_value);
+	struct nft_oifs *oifs = calloc(svc->n_allows, sizeof(*oifs));
+
+	if (!oifs)
+		return -ENOMEM;
+	for (size_t i = 0; i < svc->n_allows; i++) {
+		_cleanup_free_ int *idx = NULL;
+		size_t n = 0;
+		int r = rtnl_allow_oifs(s->rtnl, mark, svc->table,
+					&svc->allows[i].dst, &idx, &n, f);
+
+		if (r == 0 && n &&
+		    !(oifs[i].names = calloc(n, sizeof(*oifs[i].names))))
+			r = -ENOMEM;
+		for (size_t j = 0; r == 0 && j < n; j++)
+			if (if_indextoname((unsigned)idx[j],
+					   oifs[i].names[oifs[i].n]))
+				oifs[i].n++; /* gone since: not a way out */
+		if (r < 0) {
+			service_oifs_free(oifs, svc->n_allows);
+			return r;
+		}
+	}
+	*out = oifs;
+	return 0;
+}
+
 int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 {
 	struct nft_service_cgroups *maps = NULL;
@@ -433,10 +530,17 @@ int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 	 * traffic exactly as it was.
 	 */
 	for (size_t i = 0; i < plan->n_services; i++) {
+		struct nft_oifs *oifs = NULL;
+
 		r = rtnl_service_install(s->rtnl, plan->mark_mask,
 					 &plan->services[i], undo, &f);
 		if (r < 0)
 			goto fail;
+		/* The interfaces its routes choose, with table T in place. */
+		r = service_oifs(s, plan, &plan->services[i], &oifs, &f);
+		if (r < 0)
+			goto fail;
+		maps[i].oifs = oifs;
 	}
 	/*
 	 * Sockets marked from now on route by the tables just installed.
@@ -496,8 +600,11 @@ fail:
 	rtnl_undo_run(s->rtnl, undo);
 	created_undo(s, &created);
 out:
-	for (size_t i = 0; maps && i < plan->n_services; i++)
+	for (size_t i = 0; maps && i < plan->n_services; i++) {
 		free(maps[i].cgroups);
+		service_oifs_free((struct nft_oifs *)maps[i].oifs,
+				  plan->services[i].n_allows);
+	}
 	for (size_t i = 0; own && i < plan->n_services; i++)
 		cgroup_clear(&own[i]);
 	free(maps);

@@ -29,14 +29,18 @@ struct session {
 	struct rtnl *rtnl;
 	char *cgroup_mnt;
 	struct nft_state installed;
+	int lock_fd; /* confine's state lock, held until session_close() */
 };
 
+/* Commands that change confine's state lock it exclusively. */
+enum session_lock { LOCK_SHARED, LOCK_EXCLUSIVE };
+
 /*
- * Enters netns (when not NULL), opens the netlink sockets, finds cgroup2
- * and reads confine's installed state. Reports and returns EXIT_FAILED on
- * failure.
+ * Takes confine's state lock (see kernel-helpers/lock.h), enters netns
+ * (when not NULL), opens the netlink sockets, finds cgroup2 and reads
+ * confine's installed state. Reports and returns EXIT_FAILED on failure.
  */
-int session_open(struct session *s, const char *netns);
+int session_open(struct session *s, const char *netns, enum session_lock mode);
 void session_close(struct session *s);
 /* Re-reads the installed state after a change. */
 int session_refresh(struct session *s);
@@ -63,6 +67,16 @@ int apply_plan(struct session *s, struct plan *plan,
  * 127.0.0.1 or ::1 from every other process.
  */
 void warn_policy_risks(const struct plan *plan);
+
+/*
+ * The output interfaces of each of svc's Allow= destinations, as its
+ * installed routing chooses them now (see struct nft_oifs); *out holds
+ * svc->n_allows entries, freed with service_oifs_free().
+ */
+int service_oifs(struct session *s, const struct plan *plan,
+		 const struct service *svc, struct nft_oifs **out,
+		 struct failure *f);
+void service_oifs_free(struct nft_oifs *oifs, size_t n);
 
 /* Fills the automatic values only (as apply_plan does first). */
 int assign_plan(struct session *s, struct plan *plan);

@@ -104,7 +104,7 @@ int cmd_remove(int argc, char **argv)
 	names = argv + optind;
 	n_names = argc - optind;
 
-	r = session_open(&s, netns);
+	r = session_open(&s, netns, LOCK_EXCLUSIVE);
 	if (r)
 		return r;
 	for (int i = 0; i < n_names; i++) {

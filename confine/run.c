@@ -12,8 +12,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,9 @@
 #include "confine/common.h"
 #include "kernel-helpers/caps.h"
 #include "kernel-helpers/cleanup.h"
+#include "kernel-helpers/fds.h"
 #include "kernel-helpers/landlock.h"
+#include "kernel-helpers/mounts.h"
 #include "kernel-helpers/seccomp-filter.h"
 #include "kernel-helpers/sockmark.h"
 
@@ -153,8 +157,9 @@ static int verify(struct session *s, const struct plan *plan,
 	const struct nft_service *is = nft_state_find(&s->installed, svc->name);
 	uint32_t mark = mark_of_value(plan->mark_mask, svc->mark_value);
 	struct rtnl_service_state st;
+	struct nft_oifs *oifs = NULL;
 	struct failure f = { 0 };
-	bool mapped = false;
+	bool mapped = false, current;
 	int r;
 
 	if (!is) {
@@ -162,9 +167,17 @@ static int verify(struct session *s, const struct plan *plan,
 			 svc->name);
 		return -ENOENT;
 	}
-	if (!nft_service_current(is, svc, plan->mark_mask)) {
+	r = service_oifs(s, plan, svc, &oifs, &f);
+	if (r < 0) {
+		snprintf(reason, size, "cannot %s: %s", f.object, strerror(-r));
+		return r;
+	}
+	current = nft_service_current(is, svc, plan->mark_mask, oifs);
+	service_oifs_free(oifs, svc->n_allows);
+	if (!current) {
 		snprintf(reason, size,
-			 "the installed rules of service %s differ from %s",
+			 "the installed rules of service %s differ from %s, "
+			 "or its routes have changed since it was applied",
 			 svc->name, svc->file);
 		return -ESTALE;
 	}
@@ -261,22 +274,140 @@ static void warn_unrouted(struct session *s, const struct service *svc,
 	}
 }
 
+/* Whom the program runs as: User= and Group=, resolved before anything. */
+struct identity {
+	bool set_user, set_group;
+	uid_t uid;
+	gid_t gid;
+	char name[64]; /* for initgroups(); "" when User= is a bare number */
+};
+
 /*
- * The last steps before exec, in this order: the cgroup namespace (needs
- * CAP_SYS_ADMIN, so before the drop), the capability drop, no_new_privs,
+ * Resolves User= and Group= as the passwd and group databases say now.
+ * Returns 0, or EXIT_FAILED after saying which name is unknown.
+ */
+static int resolve_identity(const struct service *svc, const char *prog,
+			    struct identity *id)
+{
+	char *end;
+
+	*id = (struct identity){ 0 };
+	if (svc->user[0]) {
+		struct passwd *pw = getpwnam(svc->user);
+		unsigned long n = strtoul(svc->user, &end, 10);
+
+		if (pw) {
+			id->uid = pw->pw_uid;
+			id->gid = pw->pw_gid;
+			snprintf(id->name, sizeof(id->name), "%s", svc->user);
+		} else if (!*end && end != svc->user) {
+			id->uid = (uid_t)n;
+			id->gid = (gid_t)n;
+		} else {
+			fprintf(stderr,
+				"confine: cannot start %s: %s:%u: no user "
+				"%s\n",
+				prog, svc->file, svc->user_line, svc->user);
+			return EXIT_FAILED;
+		}
+		id->set_user = id->set_group = true;
+	}
+	if (svc->group[0]) {
+		struct group *gr = getgrnam(svc->group);
+		unsigned long n = strtoul(svc->group, &end, 10);
+
+		if (gr) {
+			id->gid = gr->gr_gid;
+		} else if (!*end && end != svc->group) {
+			id->gid = (gid_t)n;
+		} else {
+			fprintf(stderr,
+				"confine: cannot start %s: %s:%u: no group "
+				"%s\n",
+				prog, svc->file, svc->group_line, svc->group);
+			return EXIT_FAILED;
+		}
+		id->set_group = true;
+	}
+	return 0;
+}
+
+/*
+ * Becomes User= and Group=, as systemd's User= does: supplementary groups
+ * first (the user's own, none for a bare number), then the group, then the
+ * user, real, effective and saved alike. A uid change away from 0 empties
+ * every capability set; the bounding set was trimmed before.
+ */
+static int become(const struct identity *id, struct failure *f)
+{
+	if (id->set_user) {
+		if (id->name[0] ? initgroups(id->name, id->gid) < 0 :
+				  setgroups(0, NULL) < 0) {
+			failure_set(f, "set the supplementary groups of %s",
+				    id->name[0] ? id->name : "the user");
+			return -errno;
+		}
+	}
+	if (id->set_group && setresgid(id->gid, id->gid, id->gid) < 0) {
+		failure_set(f, "become group %u", (unsigned)id->gid);
+		return -errno;
+	}
+	if (id->set_user && setresuid(id->uid, id->uid, id->uid) < 0) {
+		failure_set(f, "become user %u", (unsigned)id->uid);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * A descriptor made outside the service keeps what its maker had (see
+ * kernel-helpers/fds.h). Returns 0, or EXIT_FAILED after naming each one.
+ */
+static int refuse_inherited(const struct service *svc, const char *prog)
+{
+	_cleanup_free_ struct fd_refusal *list = NULL;
+	size_t n = 0;
+	int r = fds_unsafe(svc->inherit_listening, &list, &n);
+
+	if (r < 0) {
+		fprintf(stderr,
+			"confine: cannot list the descriptors of process %d: "
+			"%s\n",
+			getpid(), strerror(-r));
+		return EXIT_FAILED;
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr,
+			"confine: refusing to start %s: fd %d is %s: %s; "
+			"close it (%d<&-) before confine runs\n",
+			prog, list[i].fd, list[i].what, list[i].why,
+			list[i].fd);
+	return n ? EXIT_FAILED : 0;
+}
+
+/*
+ * The last steps before exec, in this order: the cgroup namespace and
+ * the read-only kernel tunables (both need CAP_SYS_ADMIN, so before the
+ * drop), the capability drop, User= and Group=, no_new_privs,
  * a Landlock domain (needs no_new_privs), and the seccomp filter, compiled
  * earlier by the caller and loaded last so that nothing confine itself
  * does afterwards is filtered. Each closes a
  * way out that the nf_tables rules cannot: see docs/security.md.
  */
-static int lock_in(const struct service *svc, scmp_filter_ctx filter,
-		   struct failure *f)
+static int lock_in(const struct service *svc, const struct identity *id,
+		   scmp_filter_ctx filter, struct failure *f)
 {
 	int r = cgroup_ns_enter(f);
 
 	if (r < 0)
 		return r;
+	r = mounts_protect_kernel(f);
+	if (r < 0)
+		return r;
 	r = caps_drop_undoing(svc->keep_caps, f);
+	if (r < 0)
+		return r;
+	r = become(id, f);
 	if (r < 0)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -346,6 +477,7 @@ int cmd_run(int argc, char **argv)
 	scmp_filter_ctx filter = NULL;
 	struct failure f = { 0 };
 	bool sockmarked = false;
+	struct identity id;
 	struct service *svc;
 	struct session s;
 	struct plan plan, one;
@@ -391,12 +523,20 @@ int cmd_run(int argc, char **argv)
 		plan_free(&plan);
 		return EXIT_POLICY;
 	}
+	/* Before this process opens anything of its own. */
+	r = refuse_inherited(svc, argv[optind]);
+	if (r == 0)
+		r = resolve_identity(svc, argv[optind], &id);
+	if (r) {
+		plan_free(&plan);
+		return r;
+	}
 	/* Only this service is applied; the file's others are left alone. */
 	one = plan;
 	one.services = svc;
 	one.n_services = 1;
 
-	r = session_open(&s, netns);
+	r = session_open(&s, netns, LOCK_EXCLUSIVE);
 	if (r)
 		goto out_plan;
 	r = assign_plan(&s, &one);
@@ -444,7 +584,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	session_close(&s);
-	r = lock_in(svc, filter, &f);
+	r = lock_in(svc, &id, filter, &f);
 	if (r < 0) {
 		report(r, &f);
 		fprintf(stderr, "confine: refusing to start %s unconfined\n",

@@ -198,7 +198,7 @@ int cmd_status(int argc, char **argv)
 			return EXIT_POLICY;
 		}
 	}
-	r = session_open(&s, netns);
+	r = session_open(&s, netns, LOCK_SHARED);
 	if (r)
 		return r;
 	views = calloc(s.installed.n_services + 1, sizeof(*views));

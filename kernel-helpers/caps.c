@@ -39,6 +39,17 @@ static const struct {
 			  "rules" },
 	{ CAP_SYS_RAWIO, "it may write kernel memory through /dev/mem" },
 	{ CAP_SYS_BOOT, "it may kexec a kernel without confine's rules" },
+	/*
+	 * open_by_handle_at() names a file by its handle alone, and a kernfs
+	 * handle is just the 64-bit cgroup id: any cgroup's directory, the
+	 * host's root included, opens from inside the service's own cgroup2
+	 * mount, and its cgroup.procs then takes the process out.
+	 */
+	{ CAP_DAC_READ_SEARCH, "it may open any file or cgroup by its handle "
+			       "(open_by_handle_at), outside its own view, "
+			       "and move itself out of its cgroup (the "
+			       "seccomp filter refuses open_by_handle_at "
+			       "too)" },
 };
 
 const char *cap_undo_reason(int cap)

@@ -18,43 +18,15 @@
 
 #include "kernel-helpers/cgroup.h"
 #include "kernel-helpers/cleanup.h"
+#include "kernel-helpers/mounts.h"
 
 /* The kernfs file handle type that carries a cgroup's 64-bit id. */
 #define FILEID_KERNFS 0xfe
 
-/* Unescape mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] &&
-		    s[3]) {
-			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-				      (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
 /* A mountinfo line of a cgroup2 mount: its root and mount point. */
-static bool cgroup2_line(char *line, char root[PATH_MAX], char mnt[PATH_MAX])
+static bool cgroup2_line(const char *line, struct mount_entry *m)
 {
-	char *sep = strstr(line, " - ");
-	char fstype[32];
-
-	/* id parent major:minor root mountpoint ... - fstype ... */
-	if (!sep || sscanf(sep, " - %31s", fstype) != 1 ||
-	    strcmp(fstype, "cgroup2") != 0)
-		return false;
-	if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
-		return false;
-	unescape(root);
-	unescape(mnt);
-	return true;
+	return mountinfo_parse(line, m) && strcmp(m->fstype, "cgroup2") == 0;
 }
 
 int cgroup2_mount(char **mountpoint, struct failure *fail)
@@ -68,12 +40,12 @@ int cgroup2_mount(char **mountpoint, struct failure *fail)
 		return -errno;
 	}
 	while (getline(&line, &cap, f) > 0) {
-		char root[PATH_MAX], mnt[PATH_MAX];
+		struct mount_entry m;
 
 		/* A bind mount of a subtree would give wrong levels. */
-		if (!cgroup2_line(line, root, mnt) || strcmp(root, "/") != 0)
+		if (!cgroup2_line(line, &m) || strcmp(m.root, "/") != 0)
 			continue;
-		*mountpoint = strdup(mnt);
+		*mountpoint = strdup(m.point);
 		return *mountpoint ? 0 : -ENOMEM;
 	}
 	failure_set(fail, "find the cgroup v2 hierarchy: no cgroup2 mount in "
@@ -324,9 +296,10 @@ int cgroup_ns_enter(struct failure *fail)
 		return -errno;
 	}
 	while (getline(&line, &cap, f) > 0) {
-		char root[PATH_MAX], mnt[PATH_MAX];
+		struct mount_entry m;
+		const char *mnt = m.point;
 
-		if (!cgroup2_line(line, root, mnt))
+		if (!cgroup2_line(line, &m))
 			continue;
 		/* The kernel refuses one superblock twice on one spot. */
 		if (umount2(mnt, MNT_DETACH) < 0) {

@@ -11,6 +11,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -35,6 +36,9 @@
 
 #define CHAIN_OUTPUT "output"
 #define CHAIN_REFUSE "refuse"
+#define CHAIN_FORWARD "forward"
+#define CHAIN_XCAST "xcast"
+#define XCAST_CHAIN_PREFIX "xcast_"
 #define SERVICE_CHAIN_PREFIX "svc_"
 #define CGROUP_MAP_PREFIX "cgroup_level_"
 #define SET_EXCLUSIVE4 "exclusive_ip4"
@@ -577,35 +581,76 @@ static struct nftnl_rule *rule_new(const char *chain)
  */
 typedef int (*rule_sink)(struct nftnl_rule *r, const char *what, void *ctx);
 
+/* meta oifname NAME, the name zero-padded as the kernel compares it. */
+static void rb_oifname(struct rule_builder *rb, const char *name)
+{
+	char padded[IF_NAMESIZE] = { 0 };
+
+	snprintf(padded, sizeof(padded), "%s", name);
+	rb_meta_load(rb, NFT_META_OIFNAME, NFT_REG_1);
+	rb_cmp(rb, NFT_REG_1, NFT_CMP_EQ, padded, sizeof(padded));
+}
+
+/*
+ * One accepting rule of a service's chain: Allow= a, leaving by oif (NULL:
+ * any interface, only for printing a plan).
+ */
+static int allow_rule(const char *chain, const struct allow *a,
+		      const char *oif, const char *allowed, uint32_t mask,
+		      uint32_t mark, rule_sink emit, void *ctx)
+{
+	struct rule_builder rb = { rule_new(chain), 0 };
+	char desc[160];
+	size_t len;
+
+	if (!rb.rule)
+		return -ENOMEM;
+	rb_match_allow(&rb, a);
+	if (oif)
+		rb_oifname(&rb, oif);
+	rb_counter(&rb, allowed);
+	rb_set_mark(&rb, mask, mark);
+	rb_verdict(&rb, NF_ACCEPT, NULL);
+	allow_format(a, desc, sizeof(desc));
+	len = strlen(desc);
+	if (oif)
+		snprintf(desc + len, sizeof(desc) - len, " oifname %s", oif);
+	if (rb.err) {
+		nftnl_rule_free(rb.rule);
+		return rb.err;
+	}
+	return emit(rb.rule, desc, ctx);
+}
+
 static int service_rules(const struct service *svc, uint32_t mask,
-			 rule_sink emit, void *ctx)
+			 const struct nft_oifs *oifs, rule_sink emit, void *ctx)
 {
 	_cleanup_free_ char *chain = service_chain(svc->name);
 	_cleanup_free_ char *allowed = service_counter(svc->name, "allowed");
 	_cleanup_free_ char *refused = service_counter(svc->name, "refused");
 	uint32_t mark = mark_of_value(mask, svc->mark_value);
 	struct rule_builder rb;
-	char desc[128];
 	int r;
 
 	if (!chain || !allowed || !refused)
 		return -ENOMEM;
 	for (size_t i = 0; i < svc->n_allows; i++) {
-		rb = (struct rule_builder){ rule_new(chain), 0 };
-		if (!rb.rule)
-			return -ENOMEM;
-		rb_match_allow(&rb, &svc->allows[i]);
-		rb_counter(&rb, allowed);
-		rb_set_mark(&rb, mask, mark);
-		rb_verdict(&rb, NF_ACCEPT, NULL);
-		allow_format(&svc->allows[i], desc, sizeof(desc));
-		if (rb.err) {
-			nftnl_rule_free(rb.rule);
-			return rb.err;
+		const struct allow *a = &svc->allows[i];
+
+		if (!oifs) {
+			r = allow_rule(chain, a, NULL, allowed, mask, mark,
+				       emit, ctx);
+			if (r < 0)
+				return r;
+			continue;
 		}
-		r = emit(rb.rule, desc, ctx);
-		if (r < 0)
-			return r;
+		/* No interface: no route when applied, so nothing passes. */
+		for (size_t j = 0; j < oifs[i].n; j++) {
+			r = allow_rule(chain, a, oifs[i].names[j], allowed,
+				       mask, mark, emit, ctx);
+			if (r < 0)
+				return r;
+		}
 	}
 	rb = (struct rule_builder){ rule_new(chain), 0 };
 	if (!rb.rule)
@@ -630,9 +675,71 @@ static int print_rule(struct nftnl_rule *rule, const char *what, void *ctx)
 }
 
 int nft_print_service_rules(const struct service *svc, uint32_t mark_mask,
-			    FILE *out)
+			    const struct nft_oifs *oifs, FILE *out)
 {
-	return service_rules(svc, mark_mask, print_rule, out);
+	return service_rules(svc, mark_mask, oifs, print_rule, out);
+}
+
+/*
+ * Whether an exclusive Allow= covers UDP, so that others' broadcast and
+ * multicast could reach the service's destination on that port (a host
+ * answers a datagram to its subnet's broadcast address, to 255.255.255.255
+ * or to a group it is in on any wildcard-bound socket).
+ */
+static bool allow_udp(const struct allow *a)
+{
+	return a->proto == L4_UDP || a->proto == L4_ANY;
+}
+
+/* The rules of chain xcast_NAME: refuse the UDP ports of svc's Allow=. */
+static int xcast_rules(const struct service *svc, rule_sink emit, void *ctx)
+{
+	_cleanup_free_ char *chain = NULL;
+	uint8_t udp = IPPROTO_UDP;
+
+	if (asprintf(&chain, XCAST_CHAIN_PREFIX "%s", svc->name) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < svc->n_allows; i++) {
+		const struct allow *a = &svc->allows[i];
+		struct rule_builder rb = { rule_new(chain), 0 };
+		uint16_t lo = htons(a->port_min), hi = htons(a->port_max);
+		char desc[160];
+		int r;
+
+		if (!allow_udp(a)) {
+			nftnl_rule_free(rb.rule);
+			continue;
+		}
+		if (!rb.rule)
+			return -ENOMEM;
+		rb_meta_load(&rb, NFT_META_L4PROTO, NFT_REG_1);
+		rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &udp, sizeof(udp));
+		if (a->port_min) {
+			rb_payload(&rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
+				   NFT_REG_1);
+			rb_cmp(&rb, NFT_REG_1, NFT_CMP_GTE, &lo, sizeof(lo));
+			rb_cmp(&rb, NFT_REG_1, NFT_CMP_LTE, &hi, sizeof(hi));
+		}
+		rb_counter(&rb, COUNTER_OTHERS);
+		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
+		if (rb.err) {
+			nftnl_rule_free(rb.rule);
+			return rb.err;
+		}
+		if (a->port_min)
+			snprintf(desc, sizeof(desc),
+				 "refuse others' broadcast and multicast to "
+				 "udp port %u-%u",
+				 a->port_min, a->port_max);
+		else
+			snprintf(desc, sizeof(desc),
+				 "refuse others' broadcast and multicast to "
+				 "every udp port");
+		r = emit(rb.rule, desc, ctx);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* ---- batch contents -------------------------------------------------- */
@@ -770,25 +877,26 @@ static void batch_del_chain(struct batch *bt, const char *name)
 	batch_chain_msg(bt, NFT_MSG_DELCHAIN, c, "delete");
 }
 
-static void batch_output_chain(struct batch *bt)
+/*
+ * A base chain, added if missing and emptied. Output is a route chain: the
+ * kernel reroutes a packet whose mark it changed, so the service's table
+ * is consulted for its packets. Forward only refuses, so it filters.
+ */
+static void batch_base_chain(struct batch *bt, const char *name,
+			     const char *type, uint32_t hook)
 {
-	_cleanup_(nftnl_chain_freep) struct nftnl_chain *c =
-		chain_new(CHAIN_OUTPUT);
+	_cleanup_(nftnl_chain_freep) struct nftnl_chain *c = chain_new(name);
 
 	if (!c) {
 		bt->oom = -ENOMEM;
 		return;
 	}
-	/*
-	 * A route chain: the kernel reroutes a packet whose mark this chain
-	 * changed, so the service's table is consulted for its packets.
-	 */
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "route");
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_OUT);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NF_IP_PRI_MANGLE);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	batch_chain_msg(bt, NFT_MSG_NEWCHAIN, c, "add");
-	batch_flush_chain(bt, CHAIN_OUTPUT);
+	batch_flush_chain(bt, name);
 }
 
 static struct nftnl_set *set_new(const char *name)
@@ -1040,22 +1148,120 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The output chain's rules, for the given sorted, distinct levels. */
-static void batch_output_rules(struct batch *bt, uint32_t mask,
-			       const uint32_t *levels, size_t n_levels)
+/* ct direction reply accept: replies are not new egress. */
+static void batch_accept_replies(struct batch *bt, const char *chain)
 {
 	uint8_t reply = IP_CT_DIR_REPLY;
-	struct rule_builder rb;
-	char map[64], what[96];
+	struct rule_builder rb = { rule_new(chain), 0 };
 
-	batch_output_chain(bt);
-
-	rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
 	rb_ct_load(&rb, NFT_CT_DIRECTION, NFT_REG_1);
 	rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &reply, sizeof(reply));
 	rb_verdict(&rb, NF_ACCEPT, NULL);
 	batch_built_rule(bt, &rb, "accept replies to incoming connections");
+}
 
+/* daddr . l4proto @exclusive_ipN counter goto refuse, for both families. */
+static void batch_refuse_exclusive(struct batch *bt, const char *chain,
+				   const char *whose)
+{
+	char what[96];
+
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		struct rule_builder rb = { rule_new(chain), 0 };
+
+		rb_nfproto(&rb, family);
+		rb_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER,
+			   daddr_offset(family), addr_len(family),
+			   NFT_REG32_00);
+		rb_meta_load(&rb, NFT_META_L4PROTO,
+			     NFT_REG32_00 + addr_len(family) / 4);
+		rb_lookup(&rb, f ? SET_EXCLUSIVE6 : SET_EXCLUSIVE4,
+			  NFT_REG32_00, false);
+		rb_counter(&rb, COUNTER_OTHERS);
+		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
+		snprintf(what, sizeof(what),
+			 "refuse %s IPv%d packets to exclusive destinations",
+			 whose, f ? 6 : 4);
+		batch_built_rule(bt, &rb, what);
+	}
+}
+
+/*
+ * Others' UDP to a broadcast or multicast address goes to chain xcast,
+ * which refuses the exclusive services' ports: such a datagram reaches an
+ * exclusive server's wildcard-bound socket without naming its address.
+ * IPv4 asks the FIB (the subnet broadcast addresses are the local
+ * interfaces'); IPv6 has no broadcast, and its multicast is ff00::/8.
+ */
+static void batch_xcast_jumps(struct batch *bt)
+{
+	static const uint32_t types[] = { RTN_BROADCAST, RTN_MULTICAST };
+	uint8_t udp = IPPROTO_UDP, ff = 0xff;
+	struct rule_builder rb;
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		struct nftnl_expr *e;
+
+		rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
+		rb_nfproto(&rb, AF_INET);
+		rb_meta_load(&rb, NFT_META_L4PROTO, NFT_REG_1);
+		rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &udp, sizeof(udp));
+		e = rb_expr(&rb, "fib");
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS,
+					   NFTA_FIB_F_DADDR);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT,
+					   NFT_FIB_RESULT_ADDRTYPE);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+			rb_add(&rb, e);
+		}
+		rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &types[i],
+		       sizeof(types[i]));
+		rb_verdict(&rb, NFT_JUMP, CHAIN_XCAST);
+		batch_built_rule(bt, &rb,
+				 i ? "others' IPv4 multicast UDP to xcast" :
+				     "others' IPv4 broadcast UDP to xcast");
+	}
+	rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
+	rb_nfproto(&rb, AF_INET6);
+	rb_meta_load(&rb, NFT_META_L4PROTO, NFT_REG_1);
+	rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &udp, sizeof(udp));
+	rb_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER, daddr_offset(AF_INET6), 1,
+		   NFT_REG_1);
+	rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &ff, sizeof(ff));
+	rb_verdict(&rb, NFT_JUMP, CHAIN_XCAST);
+	batch_built_rule(bt, &rb, "others' IPv6 multicast UDP to xcast");
+}
+
+/*
+ * The base chains' rules, for the given sorted, distinct levels, and chain
+ * xcast, which jumps to the xcast_NAME chain of each of the n_x exclusive
+ * services named in xnames (those chains must exist by now).
+ */
+static void batch_output_rules(struct batch *bt, uint32_t mask,
+			       const uint32_t *levels, size_t n_levels,
+			       char *const *xnames, size_t n_x)
+{
+	struct rule_builder rb;
+	char map[64], what[96];
+
+	batch_chain_fresh(bt, CHAIN_XCAST, NULL);
+	for (size_t i = 0; i < n_x; i++) {
+		_cleanup_free_ char *to = NULL;
+
+		if (asprintf(&to, XCAST_CHAIN_PREFIX "%s", xnames[i]) < 0) {
+			bt->oom = -ENOMEM;
+			return;
+		}
+		rb = (struct rule_builder){ rule_new(CHAIN_XCAST), 0 };
+		rb_verdict(&rb, NFT_JUMP, to);
+		snprintf(what, sizeof(what), "jump %s", to);
+		batch_built_rule(bt, &rb, what);
+	}
+
+	batch_base_chain(bt, CHAIN_OUTPUT, "route", NF_INET_LOCAL_OUT);
+	batch_accept_replies(bt, CHAIN_OUTPUT);
 	for (size_t i = 0; i < n_levels; i++) {
 		cgroup_map_name(levels[i], map, sizeof(map));
 		rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
@@ -1076,27 +1282,18 @@ static void batch_output_rules(struct batch *bt, uint32_t mask,
 	rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
 	rb_set_mark(&rb, mask, 0);
 	batch_built_rule(bt, &rb, "clear the mark field of unconfined packets");
+	batch_refuse_exclusive(bt, CHAIN_OUTPUT, "others'");
+	if (n_x)
+		batch_xcast_jumps(bt);
 
-	for (int f = 0; f < 2; f++) {
-		int family = f ? AF_INET6 : AF_INET;
-
-		rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
-		rb_nfproto(&rb, family);
-		rb_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER,
-			   daddr_offset(family), addr_len(family),
-			   NFT_REG32_00);
-		rb_meta_load(&rb, NFT_META_L4PROTO,
-			     NFT_REG32_00 + addr_len(family) / 4);
-		rb_lookup(&rb, f ? SET_EXCLUSIVE6 : SET_EXCLUSIVE4,
-			  NFT_REG32_00, false);
-		rb_counter(&rb, COUNTER_OTHERS);
-		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
-		batch_built_rule(bt, &rb,
-				 f ? "refuse others' IPv6 packets to exclusive "
-				     "destinations" :
-				     "refuse others' IPv4 packets to exclusive "
-				     "destinations");
-	}
+	/*
+	 * Forwarded packets never pass the output hook: a container or VM
+	 * routed through this host would reach the exclusive destinations
+	 * (masqueraded, with this host's address) as if from nowhere.
+	 */
+	batch_base_chain(bt, CHAIN_FORWARD, "filter", NF_INET_FORWARD);
+	batch_accept_replies(bt, CHAIN_FORWARD);
+	batch_refuse_exclusive(bt, CHAIN_FORWARD, "forwarded");
 }
 
 /* ---- exclusive destinations ------------------------------------------ */
@@ -1201,47 +1398,93 @@ static int add_level(uint32_t **levels, size_t *n, uint32_t level)
 	return 0;
 }
 
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (const char *c = s; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	return (h ^ '\n') * 16777619u;
+}
+
 /*
- * A digest of everything in svc that shapes its chain, kept in the chain's
- * comment so that `run` can tell an installed service from an edited one.
+ * A digest of everything in svc that shapes its chain, the output
+ * interfaces its routing chose included, kept in the chain's comment so
+ * that `run` can tell an installed service from an edited one, or from
+ * one whose routes have changed since.
  */
-static uint32_t service_digest(const struct service *svc, uint32_t mask)
+static uint32_t service_digest(const struct service *svc, uint32_t mask,
+			       const struct nft_oifs *oifs)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	char line[256];
 
 	for (size_t i = 0; i <= svc->n_allows + svc->n_routes; i++) {
-		if (i < svc->n_allows)
+		if (i < svc->n_allows) {
 			allow_format(&svc->allows[i], line, sizeof(line));
-		else if (i < svc->n_allows + svc->n_routes)
+			for (size_t j = 0; oifs && j < oifs[i].n; j++)
+				h = fnv1a(h, oifs[i].names[j]);
+		} else if (i < svc->n_allows + svc->n_routes)
 			route_format(&svc->routes[i - svc->n_allows], line,
 				     sizeof(line));
 		else
 			snprintf(line, sizeof(line),
 				 "%" PRIx32 " %" PRIx32 " %" PRIu32 " %d", mask,
 				 svc->mark_value, svc->table, svc->exclusive);
-		for (const char *c = line; *c; c++)
-			h = (h ^ (uint8_t)*c) * 16777619u;
-		h = (h ^ '\n') * 16777619u;
+		h = fnv1a(h, line);
 	}
 	return h;
 }
 
-static void format_comment(const struct service *svc, uint32_t mask, char *buf,
-			   size_t size)
+static void format_comment(const struct service *svc, uint32_t mask,
+			   const struct nft_oifs *oifs, char *buf, size_t size)
 {
 	snprintf(buf, size,
 		 COMMENT_TAG " %s mark=0x%" PRIx32 " mask=0x%08" PRIx32
 			     " table=%" PRIu32
 			     " exclusive=%s digest=%08" PRIx32,
 		 svc->name, svc->mark_value, mask, svc->table,
-		 svc->exclusive ? "yes" : "no", service_digest(svc, mask));
+		 svc->exclusive ? "yes" : "no",
+		 service_digest(svc, mask, oifs));
 }
 
 bool nft_service_current(const struct nft_service *installed,
-			 const struct service *svc, uint32_t mask)
+			 const struct service *svc, uint32_t mask,
+			 const struct nft_oifs *oifs)
 {
-	return installed->digest == service_digest(svc, mask);
+	return installed->digest == service_digest(svc, mask, oifs);
+}
+
+/* Chain xcast_NAME of an exclusive service, filled; an exclusive one. */
+static int batch_xcast_chain(struct batch *bt, const struct service *svc)
+{
+	_cleanup_free_ char *chain = NULL;
+	struct emit_ctx ec = { bt, svc->name };
+
+	if (asprintf(&chain, XCAST_CHAIN_PREFIX "%s", svc->name) < 0)
+		return -ENOMEM;
+	batch_chain_fresh(bt, chain, NULL);
+	return xcast_rules(svc, emit_to_batch, &ec);
+}
+
+static void batch_del_xcast_chain(struct batch *bt, const char *name)
+{
+	_cleanup_free_ char *chain = NULL;
+
+	if (asprintf(&chain, XCAST_CHAIN_PREFIX "%s", name) < 0) {
+		bt->oom = -ENOMEM;
+		return;
+	}
+	batch_del_chain(bt, chain);
+}
+
+static int add_name(char ***names, size_t *n, char *name)
+{
+	char **grown = realloc(*names, (*n + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	grown[(*n)++] = name;
+	*names = grown;
+	return 0;
 }
 
 int nft_apply(struct nft *n, const struct plan *plan,
@@ -1249,7 +1492,8 @@ int nft_apply(struct nft *n, const struct plan *plan,
 	      const struct nft_state *installed, struct failure *fail)
 {
 	_cleanup_free_ uint32_t *levels = NULL;
-	size_t n_levels = 0;
+	_cleanup_free_ char **xnames = NULL;
+	size_t n_levels = 0, n_x = 0;
 	struct batch bt;
 	int r;
 
@@ -1301,7 +1545,10 @@ int nft_apply(struct nft *n, const struct plan *plan,
 		 * the ruleset exactly as it was.
 		 */
 		if (nft_service_current(s, plan_find(plan, s->name),
-					plan->mark_mask))
+					plan->mark_mask,
+					cgroups[plan_find(plan, s->name) -
+						plan->services]
+						.oifs))
 			continue;
 		chain = service_chain(s->name);
 		if (!chain) {
@@ -1323,7 +1570,7 @@ int nft_apply(struct nft *n, const struct plan *plan,
 		struct emit_ctx ec = { &bt, svc->name };
 		const struct nft_service *is;
 		char comment[NFTNL_UDATA_COMMENT_MAXLEN];
-		size_t n_x;
+		size_t n_excl;
 
 		if (!chain) {
 			r = -ENOMEM;
@@ -1342,24 +1589,35 @@ int nft_apply(struct nft *n, const struct plan *plan,
 			batch_counter(&bt, NFT_MSG_NEWOBJ, a);
 			batch_counter(&bt, NFT_MSG_NEWOBJ, rf);
 		}
-		format_comment(svc, plan->mark_mask, comment, sizeof(comment));
+		format_comment(svc, plan->mark_mask, cgroups[i].oifs, comment,
+			       sizeof(comment));
 		is = nft_state_find(installed, svc->name);
 		batch_chain_fresh(&bt, chain,
 				  is && nft_service_current(is, svc,
-							    plan->mark_mask) ?
+							    plan->mark_mask,
+							    cgroups[i].oifs) ?
 					  NULL :
 					  comment);
-		r = service_rules(svc, plan->mark_mask, emit_to_batch, &ec);
+		r = service_rules(svc, plan->mark_mask, cgroups[i].oifs,
+				  emit_to_batch, &ec);
 		if (r < 0)
 			goto out;
+		if (svc->exclusive) {
+			r = batch_xcast_chain(&bt, svc);
+			if (r == 0)
+				r = add_name(&xnames, &n_x,
+					     (char *)svc->name);
+			if (r < 0)
+				goto out;
+		}
 		for (size_t j = 0; j < cgroups[i].n_cgroups; j++)
 			batch_cgroup_elem(&bt, NFT_MSG_NEWSETELEM,
 					  &cgroups[i].cgroups[j], svc->name);
 
-		r = service_exclusive(svc, &x, &n_x);
+		r = service_exclusive(svc, &x, &n_excl);
 		if (r < 0)
 			goto out;
-		for (size_t j = 0; j < n_x; j++) {
+		for (size_t j = 0; j < n_excl; j++) {
 			for (size_t k = 0; k < installed->n_exclusive; k++) {
 				const struct nft_exclusive *o =
 					&installed->exclusive[k];
@@ -1380,7 +1638,25 @@ int nft_apply(struct nft *n, const struct plan *plan,
 		}
 	}
 
-	batch_output_rules(&bt, plan->mark_mask, levels, n_levels);
+	for (size_t i = 0; i < installed->n_services; i++) {
+		const struct nft_service *s = &installed->services[i];
+
+		if (s->exclusive && !in_plan(plan, s->name) &&
+		    add_name(&xnames, &n_x, (char *)s->name) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	batch_output_rules(&bt, plan->mark_mask, levels, n_levels, xnames,
+			   n_x);
+	/* Now that chain xcast no longer jumps there. */
+	for (size_t i = 0; i < installed->n_services; i++) {
+		const struct nft_service *s = &installed->services[i];
+		const struct service *svc = plan_find(plan, s->name);
+
+		if (s->exclusive && svc && !svc->exclusive)
+			batch_del_xcast_chain(&bt, s->name);
+	}
 
 	/* Maps of levels that nothing uses any more. */
 	for (size_t i = 0; i < installed->n_levels; i++) {
@@ -1411,7 +1687,8 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 	       char *const *names, size_t n_names, struct failure *fail)
 {
 	_cleanup_free_ uint32_t *levels = NULL;
-	size_t n_levels = 0, remaining = 0;
+	_cleanup_free_ char **xnames = NULL;
+	size_t n_levels = 0, remaining = 0, n_x = 0;
 	struct batch bt;
 	int r;
 
@@ -1423,6 +1700,9 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		if (n_names && name_listed(names, n_names, s->name))
 			continue;
 		remaining++;
+		if (s->exclusive &&
+		    add_name(&xnames, &n_x, (char *)s->name) < 0)
+			return -ENOMEM;
 		for (size_t j = 0; j < s->n_cgroups; j++)
 			if (add_level(&levels, &n_levels, s->cgroups[j].level))
 				return -ENOMEM;
@@ -1461,7 +1741,15 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		if (name_listed(names, n_names, installed->exclusive[i].owner))
 			batch_exclusive_elem(&bt, NFT_MSG_DELSETELEM,
 					     &installed->exclusive[i]);
-	batch_output_rules(&bt, installed->mark_mask, levels, n_levels);
+	batch_output_rules(&bt, installed->mark_mask, levels, n_levels, xnames,
+			   n_x);
+	/* Now that chain xcast no longer jumps there. */
+	for (size_t i = 0; i < installed->n_services; i++) {
+		const struct nft_service *s = &installed->services[i];
+
+		if (s->exclusive && name_listed(names, n_names, s->name))
+			batch_del_xcast_chain(&bt, s->name);
+	}
 	for (size_t i = 0; i < installed->n_levels; i++) {
 		bool used = false;
 

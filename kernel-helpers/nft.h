@@ -11,8 +11,17 @@
  *       meta mark set meta mark & ~MASK      field 0: "unconfined"
  *       ip daddr . meta l4proto @exclusive_ip4 counter goto refuse
  *       ip6 daddr . meta l4proto @exclusive_ip6 counter goto refuse
+ *       meta l4proto udp fib daddr type broadcast jump xcast
+ *       meta l4proto udp fib daddr type multicast jump xcast
+ *   chain forward (filter hook, priority mangle)
+ *       ct direction reply accept
+ *       the two exclusive lookups above, for forwarded packets
+ *   chain xcast                          one jump per exclusive service
+ *       jump xcast_NAME
+ *   chain xcast_NAME                     its UDP ports, for others'
+ *       udp dport P counter goto refuse  broadcast and multicast
  *   chain svc_NAME (comment: mark, table, exclusive, mask)
- *       <allow match> counter mark set (mark & ~MASK) | M accept
+ *       <allow match> oifname IF counter mark set (mark & ~MASK) | M accept
  *       counter goto refuse
  *   chain refuse
  *       meta l4proto tcp reject with tcp reset
@@ -23,6 +32,7 @@
  * retrying SYNs for minutes instead of failing at once.
  */
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,15 +89,33 @@ void nft_state_free(struct nft_state *s);
 const struct nft_service *nft_state_find(const struct nft_state *s,
 					 const char *name);
 
-/* Whether installed was installed from exactly this svc and mask. */
-bool nft_service_current(const struct nft_service *installed,
-			 const struct service *svc, uint32_t mask);
+/*
+ * The output interfaces by which packets to one Allow= destination may
+ * leave: those the service's routing (table T, and what it throws to)
+ * chose when the service was applied. A packet leaving by another one had
+ * its interface forced (SO_BINDTODEVICE, IP_PKTINFO, ...), and the kernel
+ * then treats even an unrouted destination as on-link there. None at all:
+ * the destination had no route, and is refused until the next apply.
+ */
+struct nft_oifs {
+	char (*names)[IF_NAMESIZE];
+	size_t n;
+};
 
-/* The cgroups to map to one service of the plan. */
+/*
+ * Whether installed was installed from exactly this svc and mask, with
+ * these output interfaces (one nft_oifs per Allow=).
+ */
+bool nft_service_current(const struct nft_service *installed,
+			 const struct service *svc, uint32_t mask,
+			 const struct nft_oifs *oifs);
+
+/* The cgroups to map to one service of the plan, and its interfaces. */
 struct nft_service_cgroups {
 	const struct service *svc;
 	struct nft_cgroup *cgroups;
 	size_t n_cgroups;
+	const struct nft_oifs *oifs; /* one per Allow= */
 };
 
 /*
@@ -106,7 +134,8 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 
 /*
  * For tests and `confine check --rules`: print the rules that nft_apply
- * would emit for svc, in libnftnl's expression notation.
+ * would emit for svc, in libnftnl's expression notation. oifs NULL: as if
+ * no output interface were pinned (they are known only when applied).
  */
 int nft_print_service_rules(const struct service *svc, uint32_t mark_mask,
-			    FILE *out);
+			    const struct nft_oifs *oifs, FILE *out);

@@ -877,3 +877,106 @@ int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
 	*out = result;
 	return 0;
 }
+
+/* ---- output interfaces ----------------------------------------------- */
+
+struct oif_list {
+	int family;
+	const struct prefix *dst;
+	uint32_t tables[3];
+	int *oifs;
+	size_t n;
+	int err;
+};
+
+static void oif_add(struct oif_list *l, int oif)
+{
+	int *grown;
+
+	if (oif <= 0 || l->err)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->oifs[i] == oif)
+			return;
+	grown = realloc(l->oifs, (l->n + 1) * sizeof(*grown));
+	if (!grown) {
+		l->err = -ENOMEM;
+		return;
+	}
+	grown[l->n++] = oif;
+	l->oifs = grown;
+}
+
+/* A route of one of the tables, overlapping dst: its interfaces count. */
+static int oif_route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct oif_list *l = data;
+	struct table_route rt;
+	bool table = false;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	route_parse(nlh, &rt, tb);
+	for (size_t i = 0; i < ARRAY_SIZE(l->tables); i++)
+		table |= rt.table == l->tables[i];
+	if (!table || rt.family != l->family ||
+	    (rt.type != RTN_UNICAST && rt.type != RTN_LOCAL) ||
+	    !(prefix_inside(&rt.dst, l->dst) || prefix_inside(l->dst, &rt.dst)))
+		return MNL_CB_OK;
+	oif_add(l, rt.oif);
+	if (tb[RTA_MULTIPATH]) {
+		const struct rtnexthop *nh =
+			mnl_attr_get_payload(tb[RTA_MULTIPATH]);
+		int left = (int)mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
+
+		while (left >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) &&
+		       nh->rtnh_len <= left) {
+			oif_add(l, nh->rtnh_ifindex);
+			left -= NLMSG_ALIGN(nh->rtnh_len);
+			nh = (const void *)((const char *)nh +
+					    NLMSG_ALIGN(nh->rtnh_len));
+		}
+	}
+	return l->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+int rtnl_allow_oifs(struct rtnl *r, uint32_t mark, uint32_t table,
+		    const struct prefix *dst, int **oifs, size_t *n,
+		    struct failure *fail)
+{
+	struct oif_list l = { .family = dst->family,
+			      .dst = dst,
+			      .tables = { RT_TABLE_MAIN, RT_TABLE_LOCAL,
+					  table } };
+	struct route_lookup rl;
+	char a[INET6_ADDRSTRLEN + 8];
+	int err;
+
+	err = rtnl_route_lookup(r, dst->family, &dst->addr, mark, &rl, fail);
+	if (err == 0 && (rl.type == RTN_UNICAST || rl.type == RTN_LOCAL))
+		oif_add(&l, rl.oif);
+	else if (err < 0 && err != -ENETUNREACH && err != -EHOSTUNREACH &&
+		 err != -EINVAL && err != -EACCES)
+		return err;
+	if (dst->len < addr_len(dst->family) * 8) {
+		struct nlmsghdr *nlh = msg_new(r, RTM_GETROUTE, NLM_F_DUMP);
+		struct rtmsg *rtm =
+			mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+		rtm->rtm_family = dst->family;
+		err = talk(r, nlh, oif_route_cb, &l, fail);
+		if (err < 0 || l.err < 0) {
+			prefix_format(dst, a, sizeof(a));
+			failure_set(fail, "list the routes to %s", a);
+			free(l.oifs);
+			return err < 0 ? err : l.err;
+		}
+	}
+	if (l.err < 0)
+		return l.err;
+	fail_reset(fail);
+	*oifs = l.oifs;
+	*n = l.n;
+	return 0;
+}

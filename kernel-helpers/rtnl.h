@@ -97,3 +97,15 @@ struct route_lookup {
 int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
 		      uint32_t mark, struct route_lookup *out,
 		      struct failure *fail);
+
+/*
+ * The interfaces by which a packet with fwmark mark to dst would leave: a
+ * route lookup as the kernel does it for a socket of the service (table,
+ * then what it throws to), and for a prefix wider than one address every
+ * unicast or local route of the main, local and given tables that
+ * overlaps it (each nexthop of a multipath route). *oifs is malloc'd; *n
+ * is 0 when dst has no route at all.
+ */
+int rtnl_allow_oifs(struct rtnl *r, uint32_t mark, uint32_t table,
+		    const struct prefix *dst, int **oifs, size_t *n,
+		    struct failure *fail);

@@ -9,7 +9,12 @@
  *     setns(): another network namespace has other rules and routes;
  *   - bpf(): a program could rewrite marks or detach confine's;
  *   - ptrace(), process_vm_readv/writev(), pidfd_getfd(): acting through,
- *     or taking sockets from, a process outside the cgroup.
+ *     or taking sockets from, a process outside the cgroup;
+ *   - open_by_handle_at(): a file or cgroup named by handle, outside the
+ *     process's view;
+ *   - setsockopt() of the options that choose an output interface
+ *     (SO_BINDTODEVICE, SO_BINDTOIFINDEX, IP(V6)_UNICAST_IF,
+ *     IP(V6)_MULTICAST_IF, IPV6_PKTINFO): a route the policy did not set.
  * clone3() gets ENOSYS, since its flags sit in memory a filter cannot
  * read; the C library then falls back to clone().
  */

@@ -35,7 +35,7 @@ static char *render(const char *policy)
 		for (size_t i = 0; i < plan.n_services; i++) {
 			fprintf(f, "## service %s\n", plan.services[i].name);
 			nft_print_service_rules(&plan.services[i],
-						plan.mark_mask, f);
+						plan.mark_mask, NULL, f);
 		}
 	}
 	plan_free(&plan);
