@@ -19,6 +19,7 @@
 
 #include "kernel-helpers/cleanup.h"
 #include "policy/plan.h"
+#include "policy/trust.h"
 
 struct parser {
 	struct plan *plan;
@@ -27,6 +28,7 @@ struct parser {
 	unsigned line;
 	struct policy_error *err;
 	bool failed;
+	int read_errno; /* a read error ended the file early */
 	/* The section being read. */
 	enum { SEC_NONE, SEC_CONFINE, SEC_SERVICE } section;
 	struct service *svc; /* in SEC_SERVICE */
@@ -56,6 +58,75 @@ static int fail(struct parser *p, const char *fmt, ...)
 static int section_start(struct parser *p, const char *name);
 
 /*
+ * Reads one line into str (num bytes), byte by byte, refusing what inih
+ * would take silently: a NUL byte (fgets would hide the rest of the line
+ * from inih, so "Name=x\0evil" would read as Name=x), a control character
+ * (a terminal shows "Allow=...\rAllow=..." or an escape sequence as
+ * something other than what confine reads) and a line that does not fit:
+ * without INI_ALLOW_REALLOC, as Debian builds it, inih takes the rest of a
+ * long line as a line of its own, which would then be parsed as a key.
+ * Returns the number of bytes read, 0 at the end of the file, or -1 on a
+ * refusal (p->failed) or a read error (p->read_errno).
+ */
+static int read_line(struct parser *p, char *str, int num)
+{
+	/* Room for the newline and the NUL. */
+	size_t max = num > 2 ? (size_t)num - 2 : 0, n = 0;
+	int c = getc(p->f);
+
+	if (c == EOF) {
+		if (ferror(p->f))
+			p->read_errno = errno ? errno : EIO;
+		return ferror(p->f) ? -1 : 0;
+	}
+	p->line++;
+	for (; c != EOF && c != '\n'; c = getc(p->f)) {
+		if (c == '\r') {
+			int next = getc(p->f);
+
+			/*
+			 * A CR only as the end of a CRLF line, and not kept:
+			 * inih would strip it as trailing space anyway.
+			 */
+			if (next != EOF)
+				ungetc(next, p->f);
+			if (next == '\n' || next == EOF)
+				continue;
+			return fail(p,
+				    "control character 0x0d (a carriage "
+				    "return not ending the line) at column "
+				    "%zu; a policy file is plain text",
+				    n + 1),
+			       -1;
+		} else if (c == '\0') {
+			return fail(p,
+				    "a NUL byte at column %zu; a policy file "
+				    "is plain text",
+				    n + 1),
+			       -1;
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			return fail(p,
+				    "control character 0x%02x at column %zu; "
+				    "a policy file is plain text",
+				    (unsigned)c, n + 1),
+			       -1;
+		}
+		if (n == max)
+			return fail(p, "line longer than %zu characters", max),
+			       -1;
+		str[n++] = (char)c;
+	}
+	if (c == EOF && ferror(p->f)) {
+		p->read_errno = errno ? errno : EIO;
+		return -1;
+	}
+	if (c == '\n')
+		str[n++] = '\n';
+	str[n] = '\0';
+	return (int)n;
+}
+
+/*
  * inih reads through this, one line per call. Section headers are acted on
  * here, because Debian's inih does not report a header to the handler, and
  * two [Service] sections in a row would look like one.
@@ -63,24 +134,22 @@ static int section_start(struct parser *p, const char *name);
 static char *reader(char *str, int num, void *stream)
 {
 	struct parser *p = stream;
-	char *s = fgets(str, num, p->f);
 	char *start, *close;
 
-	if (!s)
+	if (p->failed || read_line(p, str, num) <= 0)
 		return NULL;
-	p->line++;
-	start = s + strspn(s, " \t");
-	if (*start != '[' || p->failed)
-		return s;
+	start = str + strspn(str, " \t");
+	if (*start != '[')
+		return str;
 	close = strchr(start, ']');
 	if (!close) {
 		fail(p, "expected ']' to close the section name");
-		return s;
+		return str;
 	}
 	*close = '\0';
 	section_start(p, start + 1);
 	*close = ']';
-	return s;
+	return str;
 }
 
 static bool parse_u32(const char *s, uint32_t *out)
@@ -94,6 +163,27 @@ static bool parse_u32(const char *s, uint32_t *out)
 	v = strtoull(s, &end, 0);
 	if (errno || *end || v > UINT32_MAX)
 		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/*
+ * A port or a prefix length: decimal only. parse_u32() takes C notation for
+ * marks and masks, where "0514" would be octal 332; here it is refused.
+ */
+static bool parse_dec(const char *s, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s || (s[0] == '0' && s[1]))
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > max)
+			return false;
+	}
 	*out = (uint32_t)v;
 	return true;
 }
@@ -114,6 +204,18 @@ static bool parse_bool(const char *s, bool *out)
 		}
 	}
 	return false;
+}
+
+/*
+ * Inside ::ffff:0:0/96. A socket sends to such an address as IPv4, so a
+ * rule or route written for the IPv6 form would never see its packets.
+ */
+static bool ipv4_mapped(const struct prefix *p)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	return p->family == AF_INET6 && p->len >= 96 &&
+	       memcmp(p->addr.bytes, mapped, sizeof(mapped)) == 0;
 }
 
 /*
@@ -156,7 +258,7 @@ static int parse_prefix(const char *s, struct prefix *out, const char **why)
 		return -EINVAL;
 	}
 	plen = max;
-	if (slash && (!parse_u32(slash, &plen) || plen > max)) {
+	if (slash && !parse_dec(slash, max, &plen)) {
 		*why = max == 32 ? "the prefix length must be 0 to 32" :
 				   "the prefix length must be 0 to 128";
 		return -EINVAL;
@@ -167,6 +269,16 @@ static int parse_prefix(const char *s, struct prefix *out, const char **why)
 			*why = "host bits are set";
 			return -EHOSTUNREACH;
 		}
+	}
+	if (ipv4_mapped(out)) {
+		/* out becomes the IPv4 form, for the message. */
+		struct prefix v4 = { .family = AF_INET,
+				     .len = (uint8_t)(out->len - 96) };
+
+		memcpy(&v4.addr.v4, &out->addr.bytes[12], 4);
+		*out = v4;
+		*why = "an IPv4-mapped address";
+		return -EAFNOSUPPORT;
 	}
 	return 0;
 }
@@ -188,8 +300,19 @@ static void prefix_network(const struct prefix *p, char *buf, size_t size)
 }
 
 static int prefix_error(struct parser *p, const char *key, const char *value,
-			const char *addr, int r, const char *why)
+			const char *addr, int r, const char *why,
+			const struct prefix *parsed)
 {
+	if (r == -EAFNOSUPPORT) {
+		char v4[INET_ADDRSTRLEN + 4];
+
+		prefix_format(parsed, v4, sizeof(v4));
+		return fail(p,
+			    "%s=%s: %s is an IPv4-mapped address; write it as "
+			    "the IPv4 %s %s",
+			    key, value, addr,
+			    parsed->len == 32 ? "address" : "prefix", v4);
+	}
 	if (r == -EHOSTUNREACH) {
 		struct prefix raw = { 0 };
 		char net[INET6_ADDRSTRLEN + 8], buf[INET6_ADDRSTRLEN + 8];
@@ -272,7 +395,7 @@ static int parse_allow(struct parser *p, const char *value)
 	}
 	r = parse_prefix(dst, &a.dst, &why);
 	if (r < 0)
-		return prefix_error(p, "Allow", value, dst, r, why);
+		return prefix_error(p, "Allow", value, dst, r, why, &a.dst);
 	if (port) {
 		uint32_t lo, hi;
 		char *dash = strchr(port, '-');
@@ -284,10 +407,12 @@ static int parse_allow(struct parser *p, const char *value)
 				    value);
 		if (dash)
 			*dash = '\0';
-		if (!parse_u32(port, &lo) || lo < 1 || lo > 65535 ||
-		    (dash &&
-		     (!parse_u32(dash + 1, &hi) || hi < 1 || hi > 65535)))
-			return fail(p, "Allow=%s: a port is 1 to 65535", value);
+		if (!parse_dec(port, 65535, &lo) || lo < 1 ||
+		    (dash && (!parse_dec(dash + 1, 65535, &hi) || hi < 1)))
+			return fail(p,
+				    "Allow=%s: a port is a decimal number from "
+				    "1 to 65535",
+				    value);
 		if (!dash)
 			hi = lo;
 		if (lo > hi)
@@ -321,6 +446,7 @@ static int parse_route(struct parser *p, const char *value)
 {
 	_cleanup_free_ char *copy = strdup(value);
 	struct route ro = { .line = p->line };
+	struct prefix gw;
 	char *dst, *word, *rest;
 	struct route *grown;
 	const char *why;
@@ -334,7 +460,7 @@ static int parse_route(struct parser *p, const char *value)
 			       "dev IF");
 	r = parse_prefix(dst, &ro.dst, &why);
 	if (r < 0)
-		return prefix_error(p, "Route", value, dst, r, why);
+		return prefix_error(p, "Route", value, dst, r, why, &ro.dst);
 	while ((word = strtok_r(NULL, " \t", &rest))) {
 		char *arg = strtok_r(NULL, " \t", &rest);
 
@@ -356,6 +482,20 @@ static int parse_route(struct parser *p, const char *value)
 					    value, arg,
 					    ro.dst.family == AF_INET ? "IPv4" :
 								       "IPv6");
+			gw = (struct prefix){ .family = ro.dst.family,
+					      .addr = ro.gateway,
+					      .len = 128 };
+			if (ipv4_mapped(&gw)) {
+				char v4[INET_ADDRSTRLEN];
+
+				inet_ntop(AF_INET, &ro.gateway.bytes[12], v4,
+					  sizeof(v4));
+				return fail(p,
+					    "Route=%s: %s is an IPv4-mapped "
+					    "address; write it as the IPv4 "
+					    "address %s",
+					    value, arg, v4);
+			}
 			ro.has_gateway = true;
 		} else if (strcmp(word, "dev") == 0 && !ro.dev[0]) {
 			if (strlen(arg) >= sizeof(ro.dev) || strchr(arg, '/'))
@@ -394,6 +534,52 @@ static bool valid_name(const char *s)
 		return false;
 	for (; *s; s++)
 		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+/*
+ * cgroupfs puts its interface files in every cgroup directory: "cgroup."
+ * for the core, "CONTROLLER." for each controller (and "irq." for the
+ * pressure file). A cgroup named like one could be taken for it, or stop
+ * the controller's file from being created. Case-sensitive, as the kernel.
+ */
+static const char *reserved_prefix(const char *name, size_t len)
+{
+	/* irq. is the core's irq.pressure (PSI), not a controller. */
+	static const char *const prefixes[] = {
+		"cgroup.", "cpu.",     "cpuset.", "io.",  "memory.", "pids.",
+		"rdma.",   "hugetlb.", "misc.",	  "irq.", "dmem.",   "debug.",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		size_t plen = strlen(prefixes[i]);
+
+		if (len >= plen && strncmp(name, prefixes[i], plen) == 0)
+			return prefixes[i];
+	}
+	return NULL;
+}
+
+/*
+ * A user or group as `run` takes it: a name as useradd(8) makes them, or a
+ * number. (uid_t)-1 means "leave unchanged" to setresuid(2), and 65535 is
+ * the 16-bit -1; systemd refuses both too.
+ */
+static bool valid_user(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (s[0] >= '0' && s[0] <= '9')
+		return strspn(s, "0123456789") == len;
+	if (len == 0 || len > 32 ||
+	    !(islower((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	if (s[len - 1] == '$')
+		len--;
+	for (size_t i = 1; i < len; i++)
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && !strchr("_-", s[i]))
 			return false;
 	return true;
 }
@@ -472,6 +658,20 @@ static int confine_key(struct parser *p, const char *key, const char *value)
 				    "relative to the cgroup2 root, such as "
 				    "confine or system.slice/confine",
 				    value);
+		for (const char *comp = buf; comp;) {
+			const char *slash = strchr(comp, '/');
+			size_t clen = slash ? (size_t)(slash - comp) :
+					      strlen(comp);
+			const char *pre = reserved_prefix(comp, clen);
+
+			if (pre)
+				return fail(p,
+					    "CgroupParent=%s: %.*s begins "
+					    "with %s, a prefix cgroupfs "
+					    "reserves for its interface files",
+					    value, (int)clen, comp, pre);
+			comp = slash ? slash + 1 : NULL;
+		}
 		if (p->plan->cgroup_parent_where &&
 		    strcmp(p->plan->cgroup_parent, buf) != 0)
 			return fail(p,
@@ -524,6 +724,7 @@ static int parse_keep_caps(struct parser *p, const char *value)
 static int service_key(struct parser *p, const char *key, const char *value)
 {
 	struct service *svc = p->svc;
+	const char *pre;
 
 	if (strcmp(key, "Name") == 0) {
 		if (p->seen_name)
@@ -534,6 +735,13 @@ static int service_key(struct parser *p, const char *key, const char *value)
 				    "digits, '_', '.' or '-', not starting "
 				    "with '.' or '-'",
 				    value, SERVICE_NAME_MAX);
+		pre = reserved_prefix(value, strlen(value));
+		if (pre)
+			return fail(p,
+				    "Name=%s: begins with %s, a prefix "
+				    "cgroupfs reserves for its interface files "
+				    "(the service's cgroup is named after it)",
+				    value, pre);
 		for (size_t i = 0; i + 1 < p->plan->n_services; i++)
 			if (strcmp(p->plan->services[i].name, value) == 0)
 				return fail(p,
@@ -585,9 +793,49 @@ static int service_key(struct parser *p, const char *key, const char *value)
 	}
 	if (strcmp(key, "KeepCapabilities") == 0)
 		return parse_keep_caps(p, value);
+	if (strcmp(key, "User") == 0 || strcmp(key, "Group") == 0) {
+		bool user = key[0] == 'U';
+		char *dst = user ? svc->user : svc->group;
+		unsigned *line = user ? &svc->user_line : &svc->group_line;
+		uint32_t id;
+
+		if (*line)
+			return fail(p, "%s= given twice in one [Service]", key);
+		if (!valid_user(value))
+			return fail(p,
+				    "%s=%s: expected a %s name such as %s (up "
+				    "to 32 of a-z 0-9 _ -, starting with a "
+				    "letter or _) or a number",
+				    key, value, user ? "user" : "group",
+				    user ? "syslog" : "adm");
+		if (isdigit((unsigned char)value[0]) &&
+		    (!parse_dec(value, UINT32_MAX - 1, &id) || id == 65535))
+			return fail(p,
+				    "%s=%s: expected a number from 0 to "
+				    "4294967294 other than 65535 (the kernel "
+				    "takes those as -1)",
+				    key, value);
+		snprintf(dst, sizeof(svc->user), "%s", value);
+		*line = p->line;
+		return 1;
+	}
+	if (strcmp(key, "InheritListeningSockets") == 0) {
+		if (svc->inherit_listening_line)
+			return fail(p,
+				    "InheritListeningSockets= given twice in "
+				    "one [Service]");
+		if (!parse_bool(value, &svc->inherit_listening))
+			return fail(p,
+				    "InheritListeningSockets=%s: expected yes "
+				    "or no",
+				    value);
+		svc->inherit_listening_line = p->line;
+		return 1;
+	}
 	return fail(p,
 		    "unknown key %s in [Service]; expected Name=, Allow=, "
-		    "Exclusive=, Route=, Mark=, Table= or KeepCapabilities=",
+		    "Exclusive=, Route=, Mark=, Table=, KeepCapabilities=, "
+		    "User=, Group= or InheritListeningSockets=",
 		    key);
 }
 
@@ -617,6 +865,19 @@ static int service_end(struct parser *p)
 	if (!p->seen_name) {
 		p->line = svc->line;
 		return fail(p, "[Service] has no Name=");
+	}
+	if (svc->user_line && svc->keep_caps) {
+		/* Point at the first KeepCapabilities= line that kept one. */
+		p->line = 0;
+		for (int cap = 0; cap < 64; cap++)
+			if ((svc->keep_caps & (UINT64_C(1) << cap)) &&
+			    (!p->line || svc->keep_cap_line[cap] < p->line))
+				p->line = svc->keep_cap_line[cap];
+		return fail(p,
+			    "KeepCapabilities= has no effect with User=: a "
+			    "service that runs as another user keeps no "
+			    "capabilities (User= is at line %u)",
+			    svc->user_line);
 	}
 	if (!svc->n_allows) {
 		p->line = svc->line;
@@ -715,20 +976,31 @@ static int handler(void *user, const char *section, const char *key,
 int policy_parse_file(struct plan *plan, const char *path,
 		      struct policy_error *err)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	struct parser p = { .plan = plan, .path = path, .f = f, .err = err };
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_close_ int fd = policy_open_trusted(path, err);
+	struct parser p = { .plan = plan, .path = path, .err = err };
 	uint32_t size;
 	int r;
 
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "r");
 	if (!f) {
 		r = -errno;
-		snprintf(err->msg, sizeof(err->msg), "%s: cannot open: %s",
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s",
 			 path, strerror(-r));
 		return r;
 	}
+	fd = -1; /* f owns it */
+	p.f = f;
 	r = ini_parse_stream(reader, &p, handler, &p);
 	if (p.failed)
 		return -EINVAL;
+	if (p.read_errno) {
+		snprintf(err->msg, sizeof(err->msg), "%s:%u: cannot read: %s",
+			 path, p.line + 1, strerror(p.read_errno));
+		return -p.read_errno;
+	}
 	if (r > 0) {
 		p.line = (unsigned)r;
 		return fail(&p, "expected [Section] or Key=Value"), -EINVAL;

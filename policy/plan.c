@@ -277,6 +277,14 @@ void plan_print(const struct plan *plan, FILE *out)
 		else
 			fprintf(out, "  table     auto\n");
 		fprintf(out, "  exclusive %s\n", svc->exclusive ? "yes" : "no");
+		/* Only when given, so that older plans print as they did. */
+		if (svc->user_line)
+			fprintf(out, "  user      %s\n", svc->user);
+		if (svc->group_line)
+			fprintf(out, "  group     %s\n", svc->group);
+		if (svc->inherit_listening_line)
+			fprintf(out, "  inherit-listening-sockets %s\n",
+				svc->inherit_listening ? "yes" : "no");
 		for (int cap = 0; cap < 64; cap++)
 			if (svc->keep_caps & (UINT64_C(1) << cap))
 				fprintf(out, "  keep      CAP_%s\n",

@@ -13,9 +13,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kernel-helpers/cleanup.h"
@@ -170,6 +172,141 @@ static void bad_file(const char *path, const char *name)
 		bad(path, true);
 }
 
+/*
+ * The trust checks that need no root: modes, sticky directories, symlinks
+ * through a writable directory, files that are not regular. Owners other
+ * than root and the caller are in tests/netns/policy-file-trust.sh.
+ */
+static char tmp[64];
+
+static char *at(const char *name)
+{
+	static char buf[4][256];
+	static int next;
+	char *b = buf[next++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s%s%s", tmp, *name ? "/" : "", name);
+	return b;
+}
+
+/* Parses path: want is "" for accepted, else the exact message. */
+static void trusted(const char *what, const char *path, int want_r,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void trusted(const char *what, const char *path, int want_r,
+		    const char *fmt, ...)
+{
+	struct policy_error err = { "" };
+	char want[512];
+	struct plan plan;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	plan_init(&plan);
+	r = policy_parse_file(&plan, path, &err);
+	plan_free(&plan);
+	check(r == want_r && strcmp(r < 0 ? err.msg : "", want) == 0, what,
+	      r < 0 ? err.msg : "(accepted)", *want ? want : "(accepted)");
+}
+
+static void must(int r, const char *what)
+{
+	if (r < 0) {
+		perror(what);
+		exit(1);
+	}
+}
+
+static void trust_checks(void)
+{
+	static const char policy[] = "[Service]\nName=x\n"
+				     "Allow=udp 10.0.0.1:514\n";
+	FILE *f;
+
+	/* mkdtemp makes 0700 under /tmp, which is root's and sticky. */
+	umask(022);
+	snprintf(tmp, sizeof(tmp), "/tmp/confine-test-policy-XXXXXX");
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	f = fopen(at("a.policy"), "we");
+	if (!f || fputs(policy, f) < 0 || fclose(f))
+		exit(1);
+	must(mkdir(at("w"), 0755), "mkdir");
+	must(mkdir(at("ok"), 0755), "mkdir");
+	must(symlink("../a.policy", at("w/link")), "symlink");
+	must(symlink("../w/b.policy", at("ok/link")), "symlink");
+	must(link(at("a.policy"), at("w/b.policy")), "link");
+	must(mkfifo(at("fifo"), 0600), "mkfifo");
+
+	trusted("trust: 0644 in a mkdtemp dir under sticky /tmp",
+		at("a.policy"), 0, "%s", "");
+	must(chmod(at("a.policy"), 0666), "chmod");
+	trusted("trust: file 0666", at("a.policy"), -EPERM,
+		"confine: refusing policy %s: it is writable by others "
+		"(mode 0666); chmod go-w %s",
+		at("a.policy"), at("a.policy"));
+	must(chmod(at("a.policy"), 0664), "chmod");
+	trusted("trust: file 0664", at("a.policy"), -EPERM,
+		"confine: refusing policy %s: it is writable by its group "
+		"(mode 0664); chmod g-w %s",
+		at("a.policy"), at("a.policy"));
+	must(chmod(at("a.policy"), 0600), "chmod");
+	trusted("trust: file 0600", at("a.policy"), 0, "%s", "");
+
+	must(chmod(tmp, 0777), "chmod");
+	trusted("trust: directory 0777", at("a.policy"), -EPERM,
+		"confine: refusing policy %s: directory %s is writable by "
+		"others (mode 0777) and not sticky; chmod go-w %s",
+		at("a.policy"), tmp, tmp);
+	must(chmod(tmp, 0770), "chmod");
+	trusted("trust: directory 0770", at("a.policy"), -EPERM,
+		"confine: refusing policy %s: directory %s is writable by "
+		"its group (mode 0770) and not sticky; chmod g-w %s",
+		at("a.policy"), tmp, tmp);
+	must(chmod(tmp, 01777), "chmod");
+	trusted("trust: directory 1777 (sticky)", at("a.policy"), 0, "%s", "");
+	must(chmod(tmp, 0700), "chmod");
+
+	/* A symlink in a writable directory could be swapped: the way in. */
+	trusted("trust: symlink in a trusted dir", at("w/link"), 0, "%s", "");
+	must(chmod(at("w"), 0757), "chmod");
+	trusted("trust: symlink in a writable dir", at("w/link"), -EPERM,
+		"confine: refusing policy %s: directory %s is writable by "
+		"others (mode 0757) and not sticky; chmod o-w %s",
+		at("w/link"), at("w"), at("w"));
+	/* A trusted symlink to a file in a writable directory: the target. */
+	trusted("trust: symlink to a file in a writable dir", at("ok/link"),
+		-EPERM,
+		"confine: refusing policy %s: directory %s is writable by "
+		"others (mode 0757) and not sticky; chmod o-w %s",
+		at("ok/link"), at("w"), at("w"));
+	must(chmod(at("w"), 0755), "chmod");
+	trusted("trust: through .. and a symlink", at("ok/../ok/link"), 0, "%s",
+		"");
+
+	trusted("trust: a FIFO is refused without blocking", at("fifo"), -EPERM,
+		"confine: refusing policy %s: it is a FIFO, not a regular file",
+		at("fifo"));
+	trusted("trust: a directory", at("ok"), -EPERM,
+		"confine: refusing policy %s: it is a directory, not a regular "
+		"file",
+		at("ok"));
+
+	unlink(at("fifo"));
+	unlink(at("w/b.policy"));
+	unlink(at("ok/link"));
+	unlink(at("w/link"));
+	rmdir(at("ok"));
+	rmdir(at("w"));
+	unlink(at("a.policy"));
+	rmdir(tmp);
+}
+
 int main(int argc, char **argv)
 {
 	struct policy_error err;
@@ -190,6 +327,8 @@ int main(int argc, char **argv)
 				      "open: No such file or directory") == 0,
 	      "missing file", err.msg, "-ENOENT and its message");
 	plan_free(&plan);
+
+	trust_checks();
 
 	printf("%d of %d policy checks passed\n", checked - failed, checked);
 	return failed ? 1 : 0;
