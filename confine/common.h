@@ -78,5 +78,12 @@ int service_oifs(struct session *s, const struct plan *plan,
 		 struct failure *f);
 void service_oifs_free(struct nft_oifs *oifs, size_t n);
 
+/*
+ * Warns, at FILE:LINE, when the neighbour table shows that the host behind
+ * an exclusive destination answers on addresses the service does not list
+ * (its IPv6 link-local address, say), which other processes still reach.
+ */
+void warn_exclusive_aliases(struct session *s, const struct plan *plan);
+
 /* Fills the automatic values only (as apply_plan does first). */
 int assign_plan(struct session *s, struct plan *plan);

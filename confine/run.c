@@ -476,7 +476,7 @@ int cmd_run(int argc, char **argv)
 	struct cgroup cg = { 0 };
 	scmp_filter_ctx filter = NULL;
 	struct failure f = { 0 };
-	bool sockmarked = false;
+	bool sockmarked = false, applied = false;
 	struct identity id;
 	struct service *svc;
 	struct session s;
@@ -554,6 +554,7 @@ int cmd_run(int argc, char **argv)
 		r = apply_plan(&s, &one, &cg);
 		if (r)
 			goto out;
+		applied = true;
 		if (verify(&s, &one, svc, &cg, svc->n_routes > 0, &sockmarked,
 			   reason, sizeof(reason)) < 0) {
 			fprintf(stderr,
@@ -566,6 +567,8 @@ int cmd_run(int argc, char **argv)
 	}
 	warn_unrouted(&s, svc, sockmarked);
 	warn_policy_risks(&one);
+	if (!applied) /* apply_plan has warned already */
+		warn_exclusive_aliases(&s, &one);
 
 	/* Compiled before anything irreversible, so that it fails loudly. */
 	r = seccomp_filter_new(&filter, &f);

@@ -30,12 +30,18 @@ static const struct {
 	unsigned long magic;
 	const char *name;
 } kernel_fs[] = {
-	{ PROC_SUPER_MAGIC, "procfs" },	  { SYSFS_MAGIC, "sysfs" },
-	{ CGROUP_SUPER_MAGIC, "cgroupfs" }, { CGROUP2_SUPER_MAGIC, "cgroupfs" },
-	{ DEBUGFS_MAGIC, "debugfs" },	  { TRACEFS_MAGIC, "tracefs" },
-	{ SECURITYFS_MAGIC, "securityfs" }, { BPF_FS_MAGIC, "bpffs" },
-	{ NSFS_MAGIC, "nsfs" },		  { BINFMTFS_MAGIC, "binfmt_misc" },
-	{ PSTOREFS_MAGIC, "pstore" },	  { EFIVARFS_MAGIC, "efivarfs" },
+	{ PROC_SUPER_MAGIC, "procfs" },
+	{ SYSFS_MAGIC, "sysfs" },
+	{ CGROUP_SUPER_MAGIC, "cgroupfs" },
+	{ CGROUP2_SUPER_MAGIC, "cgroupfs" },
+	{ DEBUGFS_MAGIC, "debugfs" },
+	{ TRACEFS_MAGIC, "tracefs" },
+	{ SECURITYFS_MAGIC, "securityfs" },
+	{ BPF_FS_MAGIC, "bpffs" },
+	{ NSFS_MAGIC, "nsfs" },
+	{ BINFMTFS_MAGIC, "binfmt_misc" },
+	{ PSTOREFS_MAGIC, "pstore" },
+	{ EFIVARFS_MAGIC, "efivarfs" },
 };
 
 /* Character devices that reach nothing of the kernel's: major 1 minors. */
@@ -85,12 +91,12 @@ static bool socket_refused(int fd, bool take_listening, struct fd_refusal *r)
 	if (family == AF_UNIX)
 		return false; /* not IP: see docs/security.md */
 	if (family == AF_INET || family == AF_INET6) {
-		const char *kind = type == SOCK_STREAM && proto == IPPROTO_TCP ?
-					   (listening ? "TCP, listening" :
-							"TCP") :
-				   type == SOCK_DGRAM ? "UDP or ICMP" :
-				   type == SOCK_RAW   ? "raw" :
-							"other";
+		const char *kind =
+			type == SOCK_STREAM && proto == IPPROTO_TCP ?
+				(listening ? "TCP, listening" : "TCP") :
+			type == SOCK_DGRAM ? "UDP or ICMP" :
+			type == SOCK_RAW   ? "raw" :
+					     "other";
 
 		if (take_listening && listening && proto == IPPROTO_TCP)
 			return false;

@@ -55,9 +55,8 @@ bool mountinfo_parse(const char *line, struct mount_entry *out)
  * sysfs, release_agent in cgroup v1, binfmt_misc's interpreters, ...).
  */
 static const char *const kernel_fstypes[] = {
-	"sysfs",   "cgroup",   "debugfs",     "tracefs", "securityfs",
-	"configfs", "bpf",     "pstore",      "efivarfs", "binfmt_misc",
-	"fusectl",
+	"sysfs", "cgroup", "debugfs",  "tracefs",     "securityfs", "configfs",
+	"bpf",	 "pstore", "efivarfs", "binfmt_misc", "fusectl",
 };
 
 /*
@@ -139,7 +138,8 @@ int mounts_protect_kernel(struct failure *fail)
 	}
 	/* Read whole first: the bind mounts below add entries of their own. */
 	while (getline(&line, &cap, f) > 0) {
-		struct mount_entry *grown = realloc(list, (n + 1) * sizeof(*grown));
+		struct mount_entry *grown =
+			realloc(list, (n + 1) * sizeof(*grown));
 
 		if (!grown)
 			return -ENOMEM;

@@ -595,9 +595,9 @@ static void rb_oifname(struct rule_builder *rb, const char *name)
  * One accepting rule of a service's chain: Allow= a, leaving by oif (NULL:
  * any interface, only for printing a plan).
  */
-static int allow_rule(const char *chain, const struct allow *a,
-		      const char *oif, const char *allowed, uint32_t mask,
-		      uint32_t mark, rule_sink emit, void *ctx)
+static int allow_rule(const char *chain, const struct allow *a, const char *oif,
+		      const char *allowed, uint32_t mask, uint32_t mark,
+		      rule_sink emit, void *ctx)
 {
 	struct rule_builder rb = { rule_new(chain), 0 };
 	char desc[160];
@@ -1216,8 +1216,7 @@ static void batch_xcast_jumps(struct batch *bt)
 			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
 			rb_add(&rb, e);
 		}
-		rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &types[i],
-		       sizeof(types[i]));
+		rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &types[i], sizeof(types[i]));
 		rb_verdict(&rb, NFT_JUMP, CHAIN_XCAST);
 		batch_built_rule(bt, &rb,
 				 i ? "others' IPv4 multicast UDP to xcast" :
@@ -1544,11 +1543,10 @@ int nft_apply(struct nft *n, const struct plan *plan,
 		 * keeps its chain, only refilled, so a repeated apply leaves
 		 * the ruleset exactly as it was.
 		 */
-		if (nft_service_current(s, plan_find(plan, s->name),
-					plan->mark_mask,
-					cgroups[plan_find(plan, s->name) -
-						plan->services]
-						.oifs))
+		if (nft_service_current(
+			    s, plan_find(plan, s->name), plan->mark_mask,
+			    cgroups[plan_find(plan, s->name) - plan->services]
+				    .oifs))
 			continue;
 		chain = service_chain(s->name);
 		if (!chain) {
@@ -1605,8 +1603,7 @@ int nft_apply(struct nft *n, const struct plan *plan,
 		if (svc->exclusive) {
 			r = batch_xcast_chain(&bt, svc);
 			if (r == 0)
-				r = add_name(&xnames, &n_x,
-					     (char *)svc->name);
+				r = add_name(&xnames, &n_x, (char *)svc->name);
 			if (r < 0)
 				goto out;
 		}
@@ -1647,8 +1644,7 @@ int nft_apply(struct nft *n, const struct plan *plan,
 			goto out;
 		}
 	}
-	batch_output_rules(&bt, plan->mark_mask, levels, n_levels, xnames,
-			   n_x);
+	batch_output_rules(&bt, plan->mark_mask, levels, n_levels, xnames, n_x);
 	/* Now that chain xcast no longer jumps there. */
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/fib_rules.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -930,8 +931,8 @@ static int oif_route_cb(const struct nlmsghdr *nlh, void *data)
 			mnl_attr_get_payload(tb[RTA_MULTIPATH]);
 		int left = (int)mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
 
-		while (left >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) &&
-		       nh->rtnh_len <= left) {
+		while (left >= (int)sizeof(*nh) &&
+		       nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= left) {
 			oif_add(l, nh->rtnh_ifindex);
 			left -= NLMSG_ALIGN(nh->rtnh_len);
 			nh = (const void *)((const char *)nh +
@@ -977,6 +978,80 @@ int rtnl_allow_oifs(struct rtnl *r, uint32_t mark, uint32_t table,
 		return l.err;
 	fail_reset(fail);
 	*oifs = l.oifs;
+	*n = l.n;
+	return 0;
+}
+
+/* ---- neighbours ------------------------------------------------------ */
+
+struct neigh_list {
+	struct rtnl_neighbour *items;
+	size_t n;
+	int err;
+};
+
+static int neigh_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type <= NDA_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int neigh_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
+	struct neigh_list *l = data;
+	struct rtnl_neighbour nb = { 0 }, *grown;
+	size_t alen;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH ||
+	    (nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP)))
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*nd), neigh_attr_cb, tb);
+	alen = addr_len(nd->ndm_family);
+	if (!tb[NDA_DST] || !tb[NDA_LLADDR] ||
+	    mnl_attr_get_payload_len(tb[NDA_DST]) != alen ||
+	    mnl_attr_get_payload_len(tb[NDA_LLADDR]) > sizeof(nb.lladdr))
+		return MNL_CB_OK;
+	nb.family = nd->ndm_family;
+	nb.ifindex = nd->ndm_ifindex;
+	memcpy(nb.addr.bytes, mnl_attr_get_payload(tb[NDA_DST]), alen);
+	nb.lladdr_len = mnl_attr_get_payload_len(tb[NDA_LLADDR]);
+	memcpy(nb.lladdr, mnl_attr_get_payload(tb[NDA_LLADDR]), nb.lladdr_len);
+	grown = realloc(l->items, (l->n + 1) * sizeof(*grown));
+	if (!grown) {
+		l->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	grown[l->n++] = nb;
+	l->items = grown;
+	return MNL_CB_OK;
+}
+
+int rtnl_neighbours(struct rtnl *r, struct rtnl_neighbour **out, size_t *n,
+		    struct failure *fail)
+{
+	struct neigh_list l = { 0 };
+
+	for (int f = 0; f < 2; f++) {
+		struct nlmsghdr *nlh = msg_new(r, RTM_GETNEIGH, NLM_F_DUMP);
+		struct ndmsg *nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+		int err;
+
+		nd->ndm_family = families[f];
+		err = talk(r, nlh, neigh_cb, &l, fail);
+		if (err < 0 || l.err < 0) {
+			failure_set(fail, "list the %s neighbours",
+				    family_name(families[f]));
+			free(l.items);
+			return err < 0 ? err : l.err;
+		}
+	}
+	*out = l.items;
 	*n = l.n;
 	return 0;
 }

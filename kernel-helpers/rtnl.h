@@ -109,3 +109,19 @@ int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
 int rtnl_allow_oifs(struct rtnl *r, uint32_t mark, uint32_t table,
 		    const struct prefix *dst, int **oifs, size_t *n,
 		    struct failure *fail);
+
+/* A neighbour table entry with a link-layer address. */
+struct rtnl_neighbour {
+	int family;
+	int ifindex;
+	union inet_addr addr;
+	unsigned char lladdr[32];
+	size_t lladdr_len;
+};
+
+/*
+ * The IPv4 and IPv6 neighbours that have a link-layer address (neither
+ * incomplete nor failed). *out is malloc'd.
+ */
+int rtnl_neighbours(struct rtnl *r, struct rtnl_neighbour **out, size_t *n,
+		    struct failure *fail);

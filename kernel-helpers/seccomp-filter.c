@@ -54,8 +54,10 @@ struct filter_rule {
  * accepts a packet only on the interface its routes chose, is the one that
  * also covers what a filter cannot see (IP_PKTINFO in sendmsg, io_uring).
  */
-#define SETSOCKOPT(level, name) \
-	{ "setsockopt", EPERM, ARGS_EQUAL, 1, (level), 2, (name) }
+#define SETSOCKOPT(level, name)                                        \
+	{                                                              \
+		"setsockopt", EPERM, ARGS_EQUAL, 1, (level), 2, (name) \
+	}
 
 static const struct filter_rule rules[] = {
 	{ "socket", EPERM, ARG_EQUALS, 0, AF_PACKET },
