@@ -119,6 +119,7 @@ int cgroup_ensure(const char *mnt, const char *rel, struct cgroup *out,
 {
 	_cleanup_free_ char *path = NULL;
 	unsigned made = 0;
+	struct stat st;
 	int r;
 
 	if (asprintf(&path, "%s%s", mnt, rel) < 0)
@@ -138,6 +139,16 @@ int cgroup_ensure(const char *mnt, const char *rel, struct cgroup *out,
 		if (!p)
 			break;
 		*p = '/';
+	}
+	/*
+	 * A name the parser let through that cgroupfs already uses for a
+	 * file (cgroup.procs) would map that file's id as the service's.
+	 */
+	r = stat(path, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (r < 0) {
+		failure_set(fail, "use %s as a cgroup", path);
+		cgroup_remove(mnt, rel, made, NULL);
+		return r;
 	}
 	r = cgroup_lookup(mnt, rel, out, fail);
 	if (r < 0) {
