@@ -152,6 +152,110 @@ check_caps_gone() {
 	done
 }
 
+# check_cap_absent OUTPUT WHO SET BIT NAME: capability BIT is not in SET
+# (CapEff, CapBnd, ...) of the attacker's STATUS lines.
+check_cap_absent() {
+	local hex
+	hex=$(awk -v w="$2" -v s="$3:" '$1 == "STATUS" && $2 == w && $3 == s { print $4; exit }' <<<"$1")
+	if [ -z "$hex" ]; then
+		fail "$2: no $3 line"
+	elif (((0x$hex >> $4) & 1)); then
+		fail "$2: CAP_$5 is in $3 ($hex)"
+	else
+		pass "$2: CAP_$5 is not in $3 ($hex)"
+	fi
+}
+
+# check_no_caps OUTPUT WHO: every capability set but the bounding set is
+# empty.
+check_no_caps() {
+	local set hex
+	for set in CapInh CapPrm CapEff CapAmb; do
+		hex=$(awk -v w="$2" -v s="$set:" '$1 == "STATUS" && $2 == w && $3 == s { print $4; exit }' <<<"$1")
+		if [ -n "$hex" ] && ((0x$hex == 0)); then
+			pass "$2: $set is empty"
+		else
+			fail "$2: $set is ${hex:-missing}, want 0"
+		fi
+	done
+}
+
+# refused_to_start WHAT OUTPUT ERRFILE RC FD: `confine run` did not start
+# the program (it never printed a try), exited 1, and said why, naming the
+# descriptor.
+refused_to_start() {
+	local what=$1 out=$2 err rc=$4 fd=$5
+	err=$(cat "$3")
+	[ -n "$err" ] && echo "$err"
+	check "$what: confine run exits 1 (exit $rc)" test "$rc" -eq 1
+	check "$what: it says it refuses to start" grep -q "refusing to start" <<<"$err"
+	check "$what: it names fd $fd" grep -qw "fd $fd" <<<"$err"
+	check "$what: the program never ran" test -z "$(grep '^ATTEMPT' <<<"$out")"
+}
+
+# run_holding ERRFILE CMD...: CMD (which holds some inherited descriptor and
+# ends in `confine run`), bounded in time; its stdout is printed, its
+# stderr goes to ERRFILE; returns CMD's status.
+run_holding() {
+	local errf=$1
+	shift
+	timeout 60 "$@" 2>"$errf"
+}
+
+# in_client_bash SCRIPT ARG...: bash in the client's network namespace
+# only (the mount namespace stays the host's, so that `confine run` finds
+# the cgroup2 mount), for descriptors opened by bash redirections such as
+# 3<>/dev/udp/HOST/PORT: such sockets belong to the client's namespace.
+in_client_bash() {
+	local script=$1
+	shift
+	nsenter --net="/run/netns/$CLIENT" bash -c "$script" bash "$@"
+}
+
+# creds_field OUTPUT KEY: uid, gid or groups from the CREDS line.
+creds_field() {
+	sed -n "s/^CREDS .*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1" | head -n 1
+}
+
+# sorted_list "a,b c": one sorted, comma separated list of numbers.
+sorted_list() {
+	tr ', ' '\n\n' <<<"$1" | sed '/^$/d' | sort -n | paste -sd, -
+}
+
+# subset_of LIST ALLOWED: every number of LIST (comma or space separated)
+# is in ALLOWED.
+subset_of() {
+	local g
+	for g in ${1//,/ }; do
+		[[ " ${2//,/ } " == *" $g "* ]] || return 1
+	done
+}
+
+# expect_not_out OUTPUT METHOD DEST: the output interface chosen with
+# METHOD did not take the packet out: either the option was refused (and
+# the send went by the policy's route, to the real log server), or it was
+# taken and the send was refused.
+expect_not_out() {
+	local out=$1 m=$2 dest=$3 opt=$2 pre="" r
+	if [ "$m" = io_uring ]; then
+		opt=SO_BINDTODEVICE
+		pre=io_uring-
+	fi
+	r=$(result "$out" "${pre}setsockopt-$opt:$dest")
+	if [ "$m" = io_uring ]; then
+		# The option is inside the ring, out of seccomp's sight: only
+		# the packet level can refuse it.
+		log "through io_uring, setsockopt $opt: ${r:-no result}"
+	else
+		expect confined "$out" "setsockopt-$opt:$dest" EPERM
+	fi
+	if [ "$r" = OK ]; then
+		expect confined "$out" "after-$pre$opt:$dest" "${REFUSED[@]}"
+	else
+		expect confined "$out" "after-$pre$opt:$dest" OK
+	fi
+}
+
 icmp_echos_in() {
 	# IcmpInEchos (IPv4) + Icmp6InEchos (IPv6) of the second server.
 	in_ns "$SRV2" awk '
@@ -535,6 +639,407 @@ kept-capability)
 	expect confined "$out" nft-delete-table-inet-confine OK
 	check_not "table inet confine is gone: the kept capability undid the confinement" \
 		in_ns "$CLIENT" nft list table inet confine
+	;;
+
+file-handle)
+	apply_policy
+	# A cgroup of the test's own subtree but outside the service: where
+	# the attacker would move itself. The host's cgroups are only ever
+	# opened, never written.
+	decoy="$CG_TEST/decoy"
+	mkdir "$decoy" || fail "cannot create $decoy"
+	decoy_id=$(stat -c %i "$decoy")
+	root_id=$(stat -c %i "$CGROUP2")
+	out=$(unconfined handle-of "$decoy")
+	echo "control: $out"
+	check "control: cgroupfs gives $decoy the handle FILEID_KERNFS (0xfe), its id $decoy_id" \
+		grep -qx "HANDLE type=0xfe bytes=8 id=$decoy_id" <<<"$out"
+	out=$(unconfined file-handle "root:$root_id" "decoy:$decoy_id" scan:64)
+	echo "control: $out"
+	expect unconfined "$out" open_by_handle_at:root OK
+	expect unconfined "$out" open_by_handle_at:decoy OK
+	expect unconfined "$out" open_by_handle_at-scan-1..64 OK
+	out=$(confined file-handle "root:$root_id" "decoy:$decoy_id:move" \
+		scan:4096 "udp:$SRV2_V4:514" "tcp:$SRV2_V4:601")
+	echo "$out"
+	expect confined "$out" open_by_handle_at:root EPERM
+	expect confined "$out" open_by_handle_at:decoy EPERM
+	expect confined "$out" open_by_handle_at-scan-1..4096 EPERM
+	check "confined: it never got as far as writing to the decoy's cgroup.procs" \
+		test -z "$(result "$out" move-via-handle:decoy)"
+	check "confined: its /proc/self/cgroup is / before and after" \
+		test "$(grep '^SELF_CGROUP' <<<"$out" | sort -u)" = "SELF_CGROUP /"
+	check "the decoy cgroup holds no process" test -z "$(cat "$decoy/cgroup.procs")"
+	expect confined "$out" "after-handles:udp:$SRV2_V4:514" "${REFUSED[@]}"
+	expect confined "$out" "after-handles:tcp:$SRV2_V4:601" "${REFUSED[@]}"
+
+	# A directory descriptor from before confinement: a path walk from
+	# it reaches the host's mount tree, cgroup2 mount included.
+	procs_rel="${decoy#/}/cgroup.procs"
+	out=$(unconfined openat 3 "$procs_rel" 3</)
+	echo "control: $out"
+	expect unconfined "$out" "openat-fd-3:$procs_rel" OK
+	errf="$TMPDIR_TEST/run-dirfd.err"
+	out=$(run_holding "$errf" "$CONFINE" run --netns "$CLIENT" -p "$POLICY" \
+		-s syslog -- "$ATTACKER" --token "$TOK" openat 3 "$procs_rel" \
+		write-pid 3</)
+	rc=$?
+	echo "$out"
+	refused_to_start "an inherited directory descriptor (3</)" "$out" "$errf" "$rc" 3
+	# The same with an O_PATH descriptor, which bash cannot open.
+	errf="$TMPDIR_TEST/run-opath.err"
+	out=$(run_holding "$errf" "$ATTACKER" with-fd opath:/ 3 "$CONFINE" run \
+		--netns "$CLIENT" -p "$POLICY" -s syslog -- "$ATTACKER" \
+		--token "$TOK" openat 3 "$procs_rel" write-pid)
+	rc=$?
+	echo "$out"
+	refused_to_start "an inherited O_PATH descriptor of /" "$out" "$errf" "$rc" 3
+	check "the decoy cgroup still holds no process" test -z "$(cat "$decoy/cgroup.procs")"
+
+	# What open_by_handle_at needs is gone as well.
+	out=$(confined ids)
+	echo "$out"
+	check_cap_absent "$out" ids CapEff 2 DAC_READ_SEARCH
+	check_cap_absent "$out" ids CapBnd 2 DAC_READ_SEARCH
+	nothing_reached "$TOK"
+	still_confined
+	;;
+
+kernel-tunables)
+	apply_policy
+	# Host-wide knobs are only opened for writing, never written, by
+	# either run. The control runs in the test's own network namespace:
+	# `ip netns exec` would hide the host's /sys behind a fresh sysfs.
+	global=(/proc/sys/kernel/core_pattern /proc/sys/kernel/modprobe)
+	for f in /proc/sysrq-trigger /sys/kernel/uevent_helper /sys/kernel/profiling; do
+		[ -e "$f" ] && global+=("$f")
+	done
+	# The release_agent of a cgroup v1 hierarchy, if the host has one:
+	# the classic way out of a container.
+	v1=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
+		    if ($(i + 1) == "cgroup") { print $5; exit } }' /proc/self/mountinfo)
+	[ -n "$v1" ] && [ -e "$v1/release_agent" ] && global+=("$v1/release_agent")
+	out=$("$ATTACKER" --token "$CTL" open-wronly "${global[@]}")
+	echo "control: $out"
+	for f in "${global[@]}"; do
+		expect unconfined "$out" "open-wronly:$f" OK
+	done
+	out=$(confined open-wronly "${global[@]}" "$CGROUP2/cgroup.procs")
+	echo "$out"
+	for f in "${global[@]}"; do
+		expect confined "$out" "open-wronly:$f" EROFS
+	done
+	# Its own cgroup2 mount stays writable: it may manage its cgroups.
+	expect confined "$out" "open-wronly:$CGROUP2/cgroup.procs" OK
+
+	# Knobs of the client's own network namespace: the control writes
+	# them and puts them back; the confined write must change nothing.
+	knobs=(
+		"/proc/sys/net/ipv4/conf/all/route_localnet=1"
+		"/proc/sys/net/ipv4/ping_group_range=0	2147483647"
+		"/proc/sys/net/ipv6/conf/c1/disable_ipv6=1"
+		"/proc/sys/net/ipv4/conf/c0/arp_ignore=2"
+	)
+	for k in "${knobs[@]}"; do
+		f=${k%%=*}
+		new=${k#*=}
+		orig=$(in_ns "$CLIENT" cat "$f")
+		out=$(unconfined write "$f" "$new")
+		echo "control: $out"
+		expect unconfined "$out" "write:$f" OK
+		check "control: $f is now '$new'" test "$(in_ns "$CLIENT" cat "$f")" = "$new"
+		printf '%s\n' "$orig" | in_ns "$CLIENT" tee "$f" >/dev/null
+		check "control: $f is '$orig' again" test "$(in_ns "$CLIENT" cat "$f")" = "$orig"
+		out=$(confined write "$f" "$new")
+		echo "$out"
+		expect confined "$out" "write:$f" EROFS
+		check "$f is still '$orig'" test "$(in_ns "$CLIENT" cat "$f")" = "$orig"
+	done
+	# disable_ipv6 took c1's IPv6 address with it in the control.
+	addr "$CLIENT" c1 "$CLIENT2_V6/64"
+	still_confined
+	;;
+
+user)
+	# With User=, the process ends with no capability at all, so keeping
+	# one makes no sense: the parser refuses it.
+	keep="$TMPDIR_TEST/keep.policy"
+	write_policy "$keep" "User=nobody" "KeepCapabilities=net_admin"
+	l1=$(grep -n '^User=nobody$' "$keep" | cut -d: -f1)
+	l2=$(grep -n '^KeepCapabilities=net_admin$' "$keep" | cut -d: -f1)
+	out=$("$CONFINE" check "$keep" 2>&1)
+	rc=$?
+	echo "$out"
+	check "check refuses KeepCapabilities= with User= (exit $rc, want 2)" test "$rc" -eq 2
+	check "check names $keep:$l1 or :$l2" \
+		grep -qF -e "$keep:$l1:" -e "$keep:$l2:" <<<"$out"
+
+	write_policy "$POLICY" "User=nobody" "" "[Service]" "Name=other" \
+		"Allow=tcp $SRV2_V4:8080"
+	apply_policy
+	uid=$(id -u nobody)
+	gid=$(id -g nobody)
+	out=$(confined creds "udp:$SRV2_V4:514" "tcp:$SRV2_V4:601" \
+		"udp:$SRV_V4:514" "tcp:$SRV_V4:601")
+	echo "$out"
+	check "User=nobody: uid, euid, suid are $uid" \
+		test "$(creds_field "$out" uid)" = "$uid,$uid,$uid"
+	check "User=nobody: gid, egid, sgid are $gid" \
+		test "$(creds_field "$out" gid)" = "$gid,$gid,$gid"
+	check "User=nobody: the supplementary groups are nobody's ($(id -G nobody))" \
+		test "$(sorted_list "$(creds_field "$out" groups)")" = "$(sorted_list "$(id -G nobody)")"
+	check_no_caps "$out" creds
+	check_caps_gone "$out" creds
+	check_cap_absent "$out" creds CapBnd 2 DAC_READ_SEARCH
+	expect confined "$out" setuid-0 EPERM
+	expect confined "$out" setresuid-0 EPERM
+	expect confined "$out" setgid-0 EPERM
+	expect confined "$out" setgroups-0 EPERM
+	expect confined "$out" "udp:$SRV2_V4:514" "${REFUSED[@]}"
+	expect confined "$out" "tcp:$SRV2_V4:601" "${REFUSED[@]}"
+	expect confined "$out" "udp:$SRV_V4:514" OK
+	expect confined "$out" "tcp:$SRV_V4:601" OK
+	arrived "$SRV_LOG" "$TOK" "udp:$SRV_V4:514"
+	arrived "$SRV_LOG" "$TOK" "tcp:$SRV_V4:601"
+	nothing_reached "$TOK" "(udp|tcp):$SRV_V4:(514|601)"
+
+	# User= and Group=: the group is Group='s; nothing of root's.
+	ggid=$(getent group daemon | cut -d: -f3)
+	write_policy "$POLICY" "User=nobody" "Group=daemon" "" "[Service]" \
+		"Name=other" "Allow=tcp $SRV2_V4:8080"
+	out=$(confined creds "udp:$SRV2_V4:514")
+	echo "$out"
+	check "User=nobody Group=daemon: uid, euid, suid are $uid" \
+		test "$(creds_field "$out" uid)" = "$uid,$uid,$uid"
+	check "User=nobody Group=daemon: gid, egid, sgid are $ggid" \
+		test "$(creds_field "$out" gid)" = "$ggid,$ggid,$ggid"
+	groups=$(creds_field "$out" groups)
+	check "User=nobody Group=daemon: no supplementary group but nobody's and daemon's ($groups)" \
+		subset_of "$groups" "$ggid $(id -G nobody)"
+	check_no_caps "$out" creds
+	expect confined "$out" setuid-0 EPERM
+	expect confined "$out" setgid-0 EPERM
+	expect confined "$out" "udp:$SRV2_V4:514" "${REFUSED[@]}"
+
+	# Group= alone changes the group only.
+	write_policy "$POLICY" "Group=daemon" "" "[Service]" "Name=other" \
+		"Allow=tcp $SRV2_V4:8080"
+	out=$(confined creds "udp:$SRV2_V4:514")
+	echo "$out"
+	check "Group=daemon alone: uid, euid, suid stay 0" \
+		test "$(creds_field "$out" uid)" = "0,0,0"
+	check "Group=daemon alone: gid, egid, sgid are $ggid" \
+		test "$(creds_field "$out" gid)" = "$ggid,$ggid,$ggid"
+	check_caps_gone "$out" creds
+	expect confined "$out" "udp:$SRV2_V4:514" "${REFUSED[@]}"
+
+	# A user that does not exist: a failure at run time, nothing started.
+	write_policy "$POLICY" "User=confine-no-such-user" "" "[Service]" \
+		"Name=other" "Allow=tcp $SRV2_V4:8080"
+	errf="$TMPDIR_TEST/run-nouser.err"
+	out=$(run_holding "$errf" "$CONFINE" run --netns "$CLIENT" -p "$POLICY" \
+		-s syslog -- "$ATTACKER" --token "$TOK" creds)
+	rc=$?
+	echo "$out"
+	cat "$errf"
+	check "an unknown user: confine run exits 1 (exit $rc)" test "$rc" -eq 1
+	check "an unknown user: it says 'no user confine-no-such-user'" \
+		grep -q "no user confine-no-such-user" "$errf"
+	check "an unknown user: the program never ran" test -z "$out"
+
+	write_policy "$POLICY" "User=nobody" "" "[Service]" "Name=other" \
+		"Allow=tcp $SRV2_V4:8080"
+	nothing_reached "$TOK" "(udp|tcp):$SRV_V4:(514|601)"
+	still_confined
+	;;
+
+bind-device)
+	# A third link from the client, c2, to a host that also holds the log
+	# server's addresses and runs a sink on the log ports: whatever
+	# leaves by c2 instead of c0 arrives there. IPv4 needs no route for
+	# that (with the output interface given, the kernel assumes the
+	# destination on-link); for IPv6 the client has a second, less
+	# preferred route to the log server's prefix through c2.
+	WRONG="$NS_PREFIX-wrong"
+	add_netns "$WRONG" || skip "cannot create network namespace $WRONG"
+	veth "$CLIENT" c2 "$WRONG" w0 || skip "cannot create the veth pair c2-w0"
+	addr "$CLIENT" c2 10.99.2.2/24 fd00:99:2::2/64 &&
+	addr "$WRONG" w0 "$SRV_V4/24" 10.99.2.1/24 "$SRV_V6/64" fd00:99:2::1/64 &&
+	ip -n "$CLIENT" -6 route add fd00:99::/64 dev c2 metric 2048 ||
+		skip "cannot configure c2 and w0"
+	busywait 3000 v6_ready "$CLIENT" && busywait 3000 v6_ready "$WRONG" ||
+		skip "IPv6 addresses stay tentative"
+	WRONG_LOG="$TMPDIR_TEST/wrong-sink.log"
+	start_sink "$WRONG" "$WRONG_LOG" udp:514 tcp:601
+	log "wrong host $WRONG: $SRV_V4 $SRV_V6 on w0 (client c2), sink on udp 514, tcp 601"
+	V4="udp:$SRV_V4:514"
+	V6="udp:[$SRV_V6]:514"
+	T4="tcp:$SRV_V4:601"
+
+	# Controls, before apply (the log server's addresses are exclusive
+	# afterwards): each way of choosing c2 really takes the packet to
+	# the wrong host.
+	for m in SO_BINDTODEVICE SO_BINDTOIFINDEX IP_UNICAST_IF io_uring; do
+		out=$(unconfined bind-device "$m" c2 "$V4")
+		echo "control: $out"
+		if [ "$m" = io_uring ]; then
+			expect unconfined "$out" "io_uring-setsockopt-SO_BINDTODEVICE:$V4" OK
+			arrived "$WRONG_LOG" "$CTL" "after-io_uring-SO_BINDTODEVICE:$V4"
+		else
+			expect unconfined "$out" "setsockopt-$m:$V4" OK
+			arrived "$WRONG_LOG" "$CTL" "after-$m:$V4"
+		fi
+	done
+	out=$(unconfined bind-device SO_BINDTODEVICE c2 "$T4")
+	echo "control: $out"
+	expect unconfined "$out" "after-SO_BINDTODEVICE:$T4" OK
+	arrived "$WRONG_LOG" "$CTL" "after-SO_BINDTODEVICE:$T4"
+	out=$(unconfined bind-device IPV6_UNICAST_IF c2 "$V6")
+	echo "control: $out"
+	expect unconfined "$out" "setsockopt-IPV6_UNICAST_IF:$V6" OK
+	arrived "$WRONG_LOG" "$CTL" "after-IPV6_UNICAST_IF:\\[$SRV_V6\\]:514"
+	out=$(unconfined bind-device PKTINFO-cmsg c2 "$V4" "$V6")
+	echo "control: $out"
+	expect unconfined "$out" "sendmsg-PKTINFO-cmsg:$V4" OK
+	arrived "$WRONG_LOG" "$CTL" "sendmsg-PKTINFO-cmsg:$V4"
+	expect unconfined "$out" "sendmsg-PKTINFO-cmsg:$V6" OK
+	arrived "$WRONG_LOG" "$CTL" "sendmsg-PKTINFO-cmsg:udp:\\[$SRV_V6\\]:514"
+
+	apply_policy
+	for m in SO_BINDTODEVICE SO_BINDTOIFINDEX; do
+		out=$(confined bind-device "$m" c2 "$V4" "$T4" "$V6")
+		echo "$out"
+		expect_not_out "$out" "$m" "$V4"
+		expect_not_out "$out" "$m" "$T4"
+		expect_not_out "$out" "$m" "$V6"
+	done
+	for m in IP_UNICAST_IF IP_MULTICAST_IF; do
+		out=$(confined bind-device "$m" c2 "$V4" "$T4")
+		echo "$out"
+		expect_not_out "$out" "$m" "$V4"
+		expect_not_out "$out" "$m" "$T4"
+	done
+	for m in IPV6_UNICAST_IF IPV6_MULTICAST_IF IPV6_PKTINFO; do
+		out=$(confined bind-device "$m" c2 "$V6")
+		echo "$out"
+		expect_not_out "$out" "$m" "$V6"
+	done
+	# Per packet, in a control message: no system call argument shows it.
+	out=$(confined bind-device PKTINFO-cmsg c2 "$V4" "$V6")
+	echo "$out"
+	expect confined "$out" "sendmsg-PKTINFO-cmsg:$V4" EPERM
+	expect confined "$out" "sendmsg-PKTINFO-cmsg:$V6" EPERM
+	# Through io_uring (IORING_OP_URING_CMD, SOCKET_URING_OP_SETSOCKOPT).
+	out=$(confined bind-device io_uring c2 "$V4" "$T4")
+	echo "$out"
+	expect confined "$out" io_uring_setup OK
+	expect_not_out "$out" io_uring "$V4"
+	expect_not_out "$out" io_uring "$T4"
+	# By the policy's route, the log server is still there.
+	out=$(confined send "$V4" "$T4" "$V6")
+	echo "$out"
+	expect confined "$out" "$V4" OK
+	expect confined "$out" "$T4" OK
+	expect confined "$out" "$V6" OK
+	arrived "$SRV_LOG" "$TOK" "$V4"
+	arrived "$SRV_LOG" "$TOK" "$T4"
+	check "barrier: the wrong host has handled everything sent so far" \
+		sink_barrier "$WRONG" "$WRONG_LOG" udp:514 tcp:601
+	check_absent "the wrong host (c2)" "$WRONG_LOG" "$TOK"
+	nothing_reached "$TOK" "(udp|tcp):(\\[$SRV_V6\\]|$SRV_V4):(514|601)"
+	still_confined
+	;;
+
+inherited-socket)
+	apply_policy
+	# Control: a UDP socket opened before the program started, here by
+	# bash, reaches the second server, which no Allow= lists.
+	out=$(in_client_bash 'exec 3<>"/dev/udp/$1/514"; exec "$2" --token "$3" send-fd 3' \
+		"$SRV2_V4" "$ATTACKER" "$CTL")
+	echo "control: $out"
+	expect unconfined "$out" send-fd-3 OK
+	arrived "$SRV2_SINK_LOG" "$CTL" send-fd-3
+
+	# The instance of the issue: the same socket held by `confine run`.
+	errf="$TMPDIR_TEST/run-udp.err"
+	out=$(run_holding "$errf" nsenter --net="/run/netns/$CLIENT" bash -c \
+		'exec 3<>"/dev/udp/$1/514"; exec "$2" run --netns "$3" -p "$4" -s syslog -- "$5" --token "$6" send-fd 3' \
+		bash "$SRV2_V4" "$CONFINE" "$CLIENT" "$POLICY" "$ATTACKER" "$TOK")
+	rc=$?
+	echo "$out"
+	refused_to_start "an inherited UDP socket (3<>/dev/udp)" "$out" "$errf" "$rc" 3
+	check "it says what fd 3 is: an inet socket" grep -qi "inet socket" "$errf"
+
+	# IPv6, on fd 4.
+	errf="$TMPDIR_TEST/run-udp6.err"
+	out=$(run_holding "$errf" "$ATTACKER" with-fd --netns "/run/netns/$CLIENT" \
+		"udp:[$SRV2_V6]:514" 4 "$CONFINE" run --netns "$CLIENT" -p "$POLICY" \
+		-s syslog -- "$ATTACKER" --token "$TOK" send-fd 4)
+	rc=$?
+	echo "$out"
+	refused_to_start "an inherited IPv6 UDP socket" "$out" "$errf" "$rc" 4
+
+	# A netlink socket opened by root outside keeps its opener's
+	# credentials.
+	errf="$TMPDIR_TEST/run-netlink.err"
+	out=$(run_holding "$errf" "$ATTACKER" with-fd --netns "/run/netns/$CLIENT" \
+		netlink-route 3 "$CONFINE" run --netns "$CLIENT" -p "$POLICY" \
+		-s syslog -- "$ATTACKER" --token "$TOK" send-fd 3 "$MARK" "$MASK" "$TABLE")
+	rc=$?
+	echo "$out"
+	refused_to_start "an inherited NETLINK_ROUTE socket" "$out" "$errf" "$rc" 3
+	check "the ip rule fwmark $MARK/$MASK lookup $TABLE is still there" rule_present
+
+	# A TCP connection on standard input: descriptors 0-2 count too.
+	errf="$TMPDIR_TEST/run-tcp0.err"
+	out=$(run_holding "$errf" nsenter --net="/run/netns/$CLIENT" bash -c \
+		'exec 0<>"/dev/tcp/$1/601"; exec "$2" run --netns "$3" -p "$4" -s syslog -- "$5" --token "$6" send-fd 0' \
+		bash "$SRV2_V4" "$CONFINE" "$CLIENT" "$POLICY" "$ATTACKER" "$TOK")
+	rc=$?
+	echo "$out"
+	refused_to_start "a TCP socket on standard input" "$out" "$errf" "$rc" 0
+
+	# InheritListeningSockets=yes takes a listening TCP socket, as
+	# systemd's socket activation passes it: the program starts, and a
+	# peer's connection is accepted and answered.
+	lpolicy="$TMPDIR_TEST/listen.policy"
+	write_policy "$lpolicy" "InheritListeningSockets=yes" "" "[Service]" \
+		"Name=other" "Allow=tcp $SRV2_V4:8080"
+	outf="$TMPDIR_TEST/listener.out"
+	errf="$TMPDIR_TEST/run-listen.err"
+	"$ATTACKER" with-fd --netns "/run/netns/$CLIENT" "tcp-listen:$CLIENT2_V4:7777" 3 \
+		"$CONFINE" run --netns "$CLIENT" -p "$lpolicy" -s syslog -- \
+		"$ATTACKER" --token "$TOK" send-fd 3 >"$outf" 2>"$errf" &
+	pid=$!
+	TEST_PIDS+=("$pid")
+	if check "InheritListeningSockets=yes: the program starts with the listening socket on fd 3" \
+		wait_line "$outf" '^LISTENING fd 3' 10000; then
+		out=$(in_ns "$SRV2" "$PYTHON" "$TMPDIR_TEST/probe.py" --token "peer-$TOK" \
+			"tcp:$CLIENT2_V4:7777")
+		echo "$out"
+		check_connected "$out" parent tcp "$CLIENT2_V4" 7777
+		wait_line "$outf" '^ATTEMPT accept-fd-3' 15000
+	fi
+	kill_pid "$pid"
+	cat "$outf" "$errf"
+	expect confined "$(cat "$outf")" accept-fd-3 OK
+	# Every other inet socket is still refused.
+	errf="$TMPDIR_TEST/run-listen-udp.err"
+	out=$(run_holding "$errf" nsenter --net="/run/netns/$CLIENT" bash -c \
+		'exec 3<>"/dev/udp/$1/514"; exec "$2" run --netns "$3" -p "$4" -s syslog -- "$5" --token "$6" send-fd 3' \
+		bash "$SRV2_V4" "$CONFINE" "$CLIENT" "$lpolicy" "$ATTACKER" "$TOK")
+	rc=$?
+	echo "$out"
+	refused_to_start "InheritListeningSockets=yes, an inherited UDP socket" "$out" "$errf" "$rc" 3
+	errf="$TMPDIR_TEST/run-listen-tcp.err"
+	out=$(run_holding "$errf" "$ATTACKER" with-fd --netns "/run/netns/$CLIENT" \
+		"tcp:$SRV2_V4:601" 3 "$CONFINE" run --netns "$CLIENT" -p "$lpolicy" \
+		-s syslog -- "$ATTACKER" --token "$TOK" send-fd 3)
+	rc=$?
+	echo "$out"
+	refused_to_start "InheritListeningSockets=yes, a connected TCP socket" "$out" "$errf" "$rc" 3
+	nothing_reached "$TOK"
+	still_confined
 	;;
 
 *)

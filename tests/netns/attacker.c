@@ -124,6 +124,16 @@ static const char *errname(int e)
 		return "EHOSTUNREACH";
 	case ETIMEDOUT:
 		return "ETIMEDOUT";
+	case ESTALE:
+		return "ESTALE";
+	case ENOPROTOOPT:
+		return "ENOPROTOOPT";
+	case ENOTCONN:
+		return "ENOTCONN";
+	case ENETDOWN:
+		return "ENETDOWN";
+	case EDESTADDRREQ:
+		return "EDESTADDRREQ";
 	case ECONNRESET:
 		return "ECONNRESET";
 	}
@@ -176,7 +186,16 @@ static void usage(void)
 		"  exec PROGRAM [ARG...]              show capabilities, then exec\n"
 		"  exec-as UID PROGRAM [ARG...]       the same after setuid(UID)\n"
 		"  ids                                show user IDs and capabilities\n"
-		"  grandchild UID DEST...             fork, setuid(UID), fork, send\n");
+		"  grandchild UID DEST...             fork, setuid(UID), fork, send\n"
+		"  handle-of PATH                     name_to_handle_at: type and id\n"
+		"  file-handle NAME:ID[:move]|scan:N|DEST...  open cgroups by handle\n"
+		"  openat FD PATH [write-pid]         open PATH below descriptor FD\n"
+		"  open-wronly PATH...                open for writing, write nothing\n"
+		"  write PATH VALUE                   write VALUE to PATH\n"
+		"  creds DEST...                      IDs, groups, caps; setuid(0); send\n"
+		"  bind-device METHOD IFNAME DEST...  choose the output interface, send\n"
+		"  with-fd [--netns F] KIND FD PROG [ARG...]  exec PROG holding KIND at FD\n"
+		"  send-fd FD [MARK MASK TABLE]       use an inherited descriptor\n");
 	exit(2);
 }
 
@@ -395,31 +414,28 @@ static int attack_cgroup_escape(int argc, char **argv)
  * Sends the messages in buf and reads the answers until the last
  * sequence number is acknowledged. Returns 0 or the first error.
  */
-static int nl_talk(int protocol, const void *buf, size_t len, uint32_t last)
+/*
+ * The same on a netlink socket that is already open (an inherited one, for
+ * instance, which keeps the credentials of whoever opened it).
+ */
+static int nl_talk_fd(int fd, const void *buf, size_t len, uint32_t last)
 {
 	char rbuf[MNL_SOCKET_BUFFER_SIZE];
 	struct timeval tv = { .tv_sec = 2 };
-	struct mnl_socket *nl = mnl_socket_open(protocol);
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	int first_err = 0;
 
-	if (!nl)
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, buf, len, 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) < 0)
 		return errno;
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
-		   sizeof(tv));
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, buf, len) < 0) {
-		first_err = errno;
-		goto out;
-	}
 	for (int rounds = 0; rounds < 64; rounds++) {
-		ssize_t n = mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
+		ssize_t n = recv(fd, rbuf, sizeof(rbuf), 0);
 		struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
 		int left = (int)n;
 
-		if (n < 0) {
-			first_err = first_err ? first_err : errno;
-			goto out;
-		}
+		if (n < 0)
+			return first_err ? first_err : errno;
 		for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
 			if (h->nlmsg_type != NLMSG_ERROR)
 				continue;
@@ -428,12 +444,25 @@ static int nl_talk(int protocol, const void *buf, size_t len, uint32_t last)
 			if (e->error && !first_err)
 				first_err = -e->error;
 			if (h->nlmsg_seq == last || e->error)
-				goto out;
+				return first_err;
 		}
 	}
-out:
-	mnl_socket_close(nl);
 	return first_err;
+}
+
+static int nl_talk(int protocol, const void *buf, size_t len, uint32_t last)
+{
+	struct mnl_socket *nl = mnl_socket_open(protocol);
+	int err;
+
+	if (!nl)
+		return errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		err = errno;
+	else
+		err = nl_talk_fd(mnl_socket_get_fd(nl), buf, len, last);
+	mnl_socket_close(nl);
+	return err;
 }
 
 static struct nlmsghdr *nfnl_put(char *buf, uint16_t type, uint16_t flags,
@@ -485,10 +514,10 @@ static int attack_nft_delete(int argc, char **argv)
 	return 0;
 }
 
-static int rtnl_delrule(int family, uint32_t mark, uint32_t mask,
-			uint32_t table)
+/* An RTM_DELRULE of confine's rule into buf; returns its length. */
+static size_t put_delrule(char *buf, int family, uint32_t mark, uint32_t mask,
+			  uint32_t table)
 {
-	char buf[1024];
 	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
 	struct fib_rule_hdr *r;
 
@@ -501,7 +530,16 @@ static int rtnl_delrule(int family, uint32_t mark, uint32_t mask,
 	mnl_attr_put_u32(h, FRA_FWMARK, mark);
 	mnl_attr_put_u32(h, FRA_FWMASK, mask);
 	mnl_attr_put_u32(h, FRA_TABLE, table);
-	return nl_talk(NETLINK_ROUTE, buf, h->nlmsg_len, 1);
+	return h->nlmsg_len;
+}
+
+static int rtnl_delrule(int family, uint32_t mark, uint32_t mask,
+			uint32_t table)
+{
+	char buf[1024];
+	size_t len = put_delrule(buf, family, mark, mask, table);
+
+	return nl_talk(NETLINK_ROUTE, buf, len, 1);
 }
 
 /* RTM_NEWROUTE (replace) or RTM_DELROUTE of table's IPv4 default. */
@@ -1184,6 +1222,608 @@ static int attack_grandchild(int argc, char **argv)
 	return 0;
 }
 
+/* --- file handles --- */
+
+/* The kernfs handle type of cgroupfs: the handle is the cgroup's 64-bit id. */
+#define FILEID_KERNFS 0xfe
+
+/* The first cgroup2 mount in this process's mount table, as it sees it. */
+static bool cgroup2_mount(char *path, size_t size)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - "), mnt[512];
+
+		if (sep && strncmp(sep + 3, "cgroup2 ", 8) == 0 &&
+		    sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1) {
+			snprintf(path, size, "%s", mnt);
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int open_handle(int mount_fd, uint64_t id, int flags)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h;
+
+	h.fh.handle_bytes = sizeof(id);
+	h.fh.handle_type = FILEID_KERNFS;
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	return open_by_handle_at(mount_fd, &h.fh, flags | O_CLOEXEC);
+}
+
+/* What name_to_handle_at(2) says of PATH: its handle type and cgroup id. */
+static int attack_handle_of(int argc, char **argv)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} h;
+	uint64_t id = 0;
+	int mnt_id;
+
+	if (argc != 1)
+		usage();
+	h.fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, argv[0], &h.fh, &mnt_id, 0) < 0) {
+		report("name_to_handle_at", errno, now());
+		return 0;
+	}
+	if (h.fh.handle_bytes == sizeof(id))
+		memcpy(&id, h.fh.f_handle, sizeof(id));
+	printf("HANDLE type=0x%x bytes=%u id=%llu\n", h.fh.handle_type,
+	       h.fh.handle_bytes, (unsigned long long)id);
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * With CAP_DAC_READ_SEARCH, open_by_handle_at(2) opens any cgroup of the
+ * superblock by its id, whatever the mount's root: a way around the
+ * cgroup2 mount that confine roots at the service's cgroup. Each NAME:ID
+ * is opened; with :move the attacker then writes its PID into that
+ * cgroup's cgroup.procs (only ever a cgroup of the test's own subtree).
+ * scan:N tries every id from 1 to N and only opens. tcp:/udp: arguments
+ * are sent to afterwards, from wherever the process ended up.
+ */
+static int attack_file_handle(int argc, char **argv)
+{
+	char mnt[512];
+	double t0 = now();
+	int mount_fd;
+
+	if (!cgroup2_mount(mnt, sizeof(mnt))) {
+		report("find-cgroup2-mount", ENOENT, t0);
+		return 0;
+	}
+	printf("CGROUP2_MOUNT %s\n", mnt);
+	print_cgroup();
+	mount_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0) {
+		report("open-cgroup2-mount", errno, t0);
+		return 0;
+	}
+	for (int i = 0; i < argc; i++) {
+		char name[64], label[160];
+		unsigned long long id;
+		int fd, n = 0;
+
+		if (strncmp(argv[i], "tcp:", 4) == 0 ||
+		    strncmp(argv[i], "udp:", 4) == 0) {
+			try_send("after-handles:", argv[i]);
+			continue;
+		}
+		if (sscanf(argv[i], "scan:%llu", &id) == 1) {
+			int first_err = 0, opened = 0;
+
+			t0 = now();
+			for (uint64_t k = 1; k <= id && k <= 100000; k++) {
+				fd = open_handle(mount_fd, k, O_RDONLY);
+				if (fd >= 0) {
+					opened++;
+					close(fd);
+				} else if (!first_err || first_err == ESTALE) {
+					first_err = errno;
+				}
+			}
+			printf("SCAN ids=1..%llu opened=%d\n", id, opened);
+			snprintf(label, sizeof(label),
+				 "open_by_handle_at-scan-1..%llu", id);
+			report(label, opened ? 0 : first_err, t0);
+			continue;
+		}
+		if (sscanf(argv[i], "%63[^:]:%llu%n", name, &id, &n) != 2)
+			usage();
+		t0 = now();
+		fd = open_handle(mount_fd, id, O_RDONLY | O_DIRECTORY);
+		snprintf(label, sizeof(label), "open_by_handle_at:%s", name);
+		report(label, err_of(fd), t0);
+		if (fd < 0)
+			continue;
+		if (strcmp(argv[i] + n, ":move") == 0) {
+			char pid[32];
+			int procs, err = 0, len;
+
+			t0 = now();
+			len = snprintf(pid, sizeof(pid), "%d\n", getpid());
+			procs = openat(fd, "cgroup.procs",
+				       O_WRONLY | O_CLOEXEC);
+			if (procs < 0)
+				err = errno;
+			else if (write(procs, pid, len) != len)
+				err = errno;
+			if (procs >= 0)
+				close(procs);
+			snprintf(label, sizeof(label), "move-via-handle:%s",
+				 name);
+			report(label, err, t0);
+		}
+		close(fd);
+	}
+	close(mount_fd);
+	print_cgroup();
+	return 0;
+}
+
+/*
+ * A path walk from a descriptor opened before confinement (a directory
+ * or O_PATH descriptor of the host's /): opens PATH below it for writing;
+ * with write-pid, writes the attacker's PID there.
+ */
+static int attack_openat(int argc, char **argv)
+{
+	char label[600], pid[32];
+	double t0 = now();
+	int fd, err = 0, len;
+
+	if (argc < 2 || argc > 3)
+		usage();
+	fd = openat(atoi(argv[0]), argv[1], O_WRONLY | O_CLOEXEC);
+	snprintf(label, sizeof(label), "openat-fd-%s:%s", argv[0], argv[1]);
+	if (fd >= 0 && argc == 3 && strcmp(argv[2], "write-pid") == 0) {
+		len = snprintf(pid, sizeof(pid), "%d\n", getpid());
+		if (write(fd, pid, len) != len)
+			err = errno;
+	} else if (fd < 0) {
+		err = errno;
+	}
+	report(label, err, t0);
+	if (fd >= 0)
+		close(fd);
+	print_cgroup();
+	return 0;
+}
+
+/* --- kernel tunables --- */
+
+/* Opens each PATH for writing and closes it again: nothing is written. */
+static int attack_open_wronly(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		char label[600];
+		double t0 = now();
+		int fd = open(argv[i], O_WRONLY | O_CLOEXEC);
+
+		snprintf(label, sizeof(label), "open-wronly:%s", argv[i]);
+		report(label, err_of(fd), t0);
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
+/* Writes VALUE to PATH: only ever a knob of the test's own namespace. */
+static int attack_write(int argc, char **argv)
+{
+	char label[600];
+	double t0 = now();
+	int fd, err = 0;
+	size_t len;
+
+	if (argc != 2)
+		usage();
+	snprintf(label, sizeof(label), "write:%s", argv[0]);
+	fd = open(argv[0], O_WRONLY | O_CLOEXEC);
+	len = strlen(argv[1]);
+	if (fd < 0)
+		err = errno;
+	else if (write(fd, argv[1], len) != (ssize_t)len)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	report(label, err, t0);
+	return 0;
+}
+
+/* --- user IDs --- */
+
+/*
+ * What a service started with User=/Group= runs as: its user and group
+ * IDs (real, effective, saved), supplementary groups and capabilities;
+ * then it tries to become root again and sends to each DEST.
+ */
+static int attack_creds(int argc, char **argv)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, groups[64];
+	int n = getgroups(64, groups);
+	double t0;
+
+	getresuid(&ru, &eu, &su);
+	getresgid(&rg, &eg, &sg);
+	printf("CREDS uid=%u,%u,%u gid=%u,%u,%u groups=", ru, eu, su, rg, eg,
+	       sg);
+	for (int i = 0; i < n; i++)
+		printf("%s%u", i ? "," : "", groups[i]);
+	printf("\n");
+	print_caps("creds");
+	t0 = now();
+	report("setuid-0", err_of(setuid(0)), t0);
+	t0 = now();
+	report("setresuid-0", err_of(setresuid(0, 0, 0)), t0);
+	t0 = now();
+	report("setgid-0", err_of(setgid(0)), t0);
+	t0 = now();
+	report("setgroups-0", err_of(setgroups(1, (gid_t[]){ 0 })), t0);
+	for (int i = 0; i < argc; i++)
+		try_send("", argv[i]);
+	return 0;
+}
+
+/* --- choosing the output interface --- */
+
+/* io_uring's socket commands (Linux 6.7), newer than some uapi headers. */
+#define ATTACKER_SOCKET_URING_OP_SETSOCKOPT 3
+
+/*
+ * setsockopt(2) through the ring: IORING_OP_URING_CMD with
+ * SOCKET_URING_OP_SETSOCKOPT. The system call that does it is
+ * io_uring_enter, whose arguments say nothing of the option.
+ */
+static int ring_setsockopt(struct ring *r, int fd, uint32_t level,
+			   uint32_t optname, const void *val, uint32_t len)
+{
+	struct io_uring_sqe sqe;
+	uint64_t optval = (uintptr_t)val;
+	uint8_t *p = (uint8_t *)&sqe;
+
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_URING_CMD;
+	sqe.fd = fd;
+	sqe.cmd_op = ATTACKER_SOCKET_URING_OP_SETSOCKOPT;
+	/* level and optname share addr; optlen is at splice_fd_in, and
+	 * optval at addr3 (include/uapi/linux/io_uring.h of 6.7). */
+	memcpy(p + offsetof(struct io_uring_sqe, addr), &level, 4);
+	memcpy(p + offsetof(struct io_uring_sqe, addr) + 4, &optname, 4);
+	memcpy(p + offsetof(struct io_uring_sqe, splice_fd_in), &len, 4);
+	memcpy(p + offsetof(struct io_uring_sqe, addr3), &optval, 8);
+	return ring_run(r, &sqe);
+}
+
+/*
+ * Sends one datagram to d with the output interface given per packet, in
+ * an IP_PKTINFO (IPv4) or IPV6_PKTINFO (IPv6) control message.
+ */
+static int send_pktinfo(const struct dest *d, int ifindex)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} u;
+	char msg[256];
+	struct iovec iov = { msg, 0 };
+	struct msghdr mh = { .msg_name = (void *)&d->ss,
+			     .msg_namelen = d->len,
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf };
+	struct cmsghdr *c = (struct cmsghdr *)u.buf;
+	int fd = socket(d->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return errno;
+	iov.iov_len = (size_t)message(msg, sizeof(msg), d->label);
+	memset(&u, 0, sizeof(u));
+	if (d->ss.ss_family == AF_INET) {
+		struct in_pktinfo pi = { .ipi_ifindex = ifindex };
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { .ipi6_ifindex = ifindex };
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+	err = err_of(sendmsg(fd, &mh, 0));
+	close(fd);
+	return err;
+}
+
+/*
+ * The ways a socket chooses its output interface itself, rather than
+ * taking the one its routing table gives. Each METHOD is applied to a
+ * fresh socket for each DEST, which is then sent to:
+ *   SO_BINDTODEVICE SO_BINDTOIFINDEX IP_UNICAST_IF IPV6_UNICAST_IF
+ *   IP_MULTICAST_IF IPV6_MULTICAST_IF IPV6_PKTINFO (sticky)
+ *	"setsockopt-METHOD:DEST", then "after-METHOD:DEST"
+ *   PKTINFO-cmsg	"sendmsg-PKTINFO-cmsg:DEST" (UDP only)
+ *   io_uring		SO_BINDTODEVICE through the ring:
+ *	"io_uring-setsockopt-SO_BINDTODEVICE:DEST", then
+ *	"after-io_uring-SO_BINDTODEVICE:DEST"
+ */
+static int attack_bind_device(int argc, char **argv)
+{
+	const char *method, *ifname;
+	struct ring r;
+	bool have_ring = false;
+	int ifindex;
+
+	if (argc < 3)
+		usage();
+	method = argv[0];
+	ifname = argv[1];
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		report("if_nametoindex", errno, now());
+		return 0;
+	}
+	if (strcmp(method, "io_uring") == 0) {
+		double t0 = now();
+		int err = ring_setup(&r);
+
+		report("io_uring_setup", err, t0);
+		if (err)
+			return 0;
+		have_ring = true;
+	}
+	for (int i = 2; i < argc; i++) {
+		struct dest d;
+		char label[256];
+		double t0 = now();
+		int fd, err = 0;
+
+		parse_dest(argv[i], &d);
+		if (strcmp(method, "PKTINFO-cmsg") == 0) {
+			snprintf(label, sizeof(label), "sendmsg-%s:%s", method,
+				 argv[i]);
+			snprintf(d.label, sizeof(d.label), "%s", label);
+			report(label, send_pktinfo(&d, ifindex), t0);
+			continue;
+		}
+		fd = socket(d.ss.ss_family, d.proto | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return 1;
+		if (strcmp(method, "SO_BINDTODEVICE") == 0) {
+			err = err_of(setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE,
+						ifname, strlen(ifname) + 1));
+		} else if (strcmp(method, "SO_BINDTOIFINDEX") == 0) {
+			err = err_of(setsockopt(fd, SOL_SOCKET,
+						SO_BINDTOIFINDEX, &ifindex,
+						sizeof(ifindex)));
+		} else if (strcmp(method, "IP_UNICAST_IF") == 0) {
+			/* IPv4 takes the index in network byte order. */
+			uint32_t idx = htonl((uint32_t)ifindex);
+
+			err = err_of(setsockopt(fd, IPPROTO_IP, IP_UNICAST_IF,
+						&idx, sizeof(idx)));
+		} else if (strcmp(method, "IPV6_UNICAST_IF") == 0) {
+			/* So does IPv6 (net/ipv6/ipv6_sockglue.c). */
+			uint32_t idx = htonl((uint32_t)ifindex);
+
+			err = err_of(setsockopt(fd, IPPROTO_IPV6,
+						IPV6_UNICAST_IF, &idx,
+						sizeof(idx)));
+		} else if (strcmp(method, "IP_MULTICAST_IF") == 0) {
+			struct ip_mreqn mr = { .imr_ifindex = ifindex };
+
+			err = err_of(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF,
+						&mr, sizeof(mr)));
+		} else if (strcmp(method, "IPV6_MULTICAST_IF") == 0) {
+			err = err_of(setsockopt(fd, IPPROTO_IPV6,
+						IPV6_MULTICAST_IF, &ifindex,
+						sizeof(ifindex)));
+		} else if (strcmp(method, "IPV6_PKTINFO") == 0) {
+			struct in6_pktinfo pi = { .ipi6_ifindex = ifindex };
+
+			err = err_of(setsockopt(fd, IPPROTO_IPV6, IPV6_PKTINFO,
+						&pi, sizeof(pi)));
+		} else if (have_ring) {
+			err = -ring_setsockopt(&r, fd, SOL_SOCKET,
+					       SO_BINDTODEVICE, ifname,
+					       (uint32_t)strlen(ifname) + 1);
+		} else {
+			usage();
+		}
+		snprintf(label, sizeof(label), "%ssetsockopt-%s:%s",
+			 have_ring ? "io_uring-" : "",
+			 have_ring ? "SO_BINDTODEVICE" : method, argv[i]);
+		report(label, err, t0);
+		/* Bound or not, the destination is tried on this socket. */
+		snprintf(label, sizeof(label), "after-%s%s:%s",
+			 have_ring ? "io_uring-" : "",
+			 have_ring ? "SO_BINDTODEVICE" : method, argv[i]);
+		snprintf(d.label, sizeof(d.label), "%s", label);
+		t0 = now();
+		report(label, send_on(fd, &d), t0);
+		close(fd);
+	}
+	return 0;
+}
+
+/* --- inherited descriptors --- */
+
+/*
+ * Opens a descriptor of KIND as descriptor FD (without FD_CLOEXEC) and
+ * executes PROGRAM, as a service manager or a careless parent would:
+ *   udp:HOST:PORT tcp:HOST:PORT	a connected socket
+ *   tcp-listen:HOST:PORT		a listening TCP socket
+ *   netlink-route			a NETLINK_ROUTE socket
+ *   dir:PATH opath:PATH		a directory, an O_PATH descriptor
+ * With --netns NSFILE, sockets are made in that network namespace and the
+ * program still starts in the caller's.
+ */
+static int attack_with_fd(int argc, char **argv)
+{
+	const char *kind;
+	int fd = -1, target, home = -1, on = 1;
+
+	if (argc >= 2 && strcmp(argv[0], "--netns") == 0) {
+		int ns = open(argv[1], O_RDONLY | O_CLOEXEC);
+
+		home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (ns < 0 || home < 0 || setns(ns, CLONE_NEWNET) < 0) {
+			perror("attacker: with-fd: --netns");
+			return 1;
+		}
+		close(ns);
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 3)
+		usage();
+	kind = argv[0];
+	target = atoi(argv[1]);
+	if (strncmp(kind, "dir:", 4) == 0) {
+		fd = open(kind + 4, O_RDONLY | O_DIRECTORY);
+	} else if (strncmp(kind, "opath:", 6) == 0) {
+		fd = open(kind + 6, O_PATH);
+	} else if (strcmp(kind, "netlink-route") == 0) {
+		fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	} else if (strncmp(kind, "tcp-listen:", 11) == 0) {
+		struct dest d;
+		char spec[160];
+
+		snprintf(spec, sizeof(spec), "tcp:%s", kind + 11);
+		parse_dest(spec, &d);
+		fd = socket(d.ss.ss_family, SOCK_STREAM, 0);
+		if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+					   sizeof(on)) < 0 ||
+				bind(fd, (struct sockaddr *)&d.ss, d.len) < 0 ||
+				listen(fd, 8) < 0)) {
+			close(fd);
+			fd = -1;
+		}
+	} else {
+		struct dest d;
+
+		parse_dest(kind, &d);
+		fd = socket(d.ss.ss_family, d.proto, 0);
+		if (fd >= 0 &&
+		    connect(fd, (struct sockaddr *)&d.ss, d.len) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		fprintf(stderr, "attacker: with-fd: cannot open %s: %s\n", kind,
+			strerror(errno));
+		return 1;
+	}
+	if (home >= 0 && setns(home, CLONE_NEWNET) < 0) {
+		perror("attacker: with-fd: back to the caller's netns");
+		return 1;
+	}
+	if (fd != target) {
+		if (dup2(fd, target) < 0) {
+			perror("attacker: with-fd: dup2");
+			return 1;
+		}
+		close(fd);
+	}
+	fcntl(target, F_SETFD, 0);
+	execvp(argv[2], argv + 2);
+	fprintf(stderr, "attacker: with-fd: cannot execute %s: %s\n", argv[2],
+		strerror(errno));
+	return 1;
+}
+
+/*
+ * Uses an inherited descriptor FD: a datagram or a message through a
+ * connected socket; through a netlink socket, the delete of confine's
+ * IPv4 rule (MARK MASK TABLE); on a listening socket, one accepted
+ * connection (waited for up to 10 s after printing LISTENING).
+ */
+static int attack_send_fd(int argc, char **argv)
+{
+	int fd, domain = 0, listening = 0, err;
+	socklen_t len = sizeof(int);
+	char label[64], msg[256];
+	double t0 = now();
+
+	if (argc < 1)
+		usage();
+	fd = atoi(argv[0]);
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+	len = sizeof(int);
+	getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+	if (domain == AF_NETLINK) {
+		char buf[1024];
+		size_t n;
+
+		if (argc != 4)
+			usage();
+		n = put_delrule(buf, AF_INET, strtoul(argv[1], NULL, 0),
+				strtoul(argv[2], NULL, 0),
+				strtoul(argv[3], NULL, 0));
+		snprintf(label, sizeof(label), "netlink-fd-%d-delete-rule", fd);
+		report(label, nl_talk_fd(fd, buf, n, 1), t0);
+		return 0;
+	}
+	if (listening) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int c;
+
+		printf("LISTENING fd %d\n", fd);
+		fflush(stdout);
+		snprintf(label, sizeof(label), "accept-fd-%d", fd);
+		if (poll(&p, 1, 10000) <= 0) {
+			report(label, ETIMEDOUT, t0);
+			return 0;
+		}
+		c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			report(label, errno, t0);
+			return 0;
+		}
+		/* The peer's message, then an answer to the peer. */
+		p.fd = c;
+		if (poll(&p, 1, 3000) > 0 && read(c, msg, sizeof(msg)) >= 0) {
+			int n = message(msg, sizeof(msg), label);
+
+			err = write(c, msg, n) == n ? 0 : errno;
+		} else {
+			err = ETIMEDOUT;
+		}
+		report(label, err, t0);
+		close(c);
+		return 0;
+	}
+	snprintf(label, sizeof(label), "send-fd-%d", fd);
+	{
+		int n = message(msg, sizeof(msg), label);
+
+		err = write(fd, msg, n) == n ? 0 : errno;
+	}
+	report(label, err, t0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1206,6 +1846,15 @@ int main(int argc, char **argv)
 		{ "exec-as", attack_exec_as },
 		{ "ids", attack_ids },
 		{ "grandchild", attack_grandchild },
+		{ "handle-of", attack_handle_of },
+		{ "file-handle", attack_file_handle },
+		{ "openat", attack_openat },
+		{ "open-wronly", attack_open_wronly },
+		{ "write", attack_write },
+		{ "creds", attack_creds },
+		{ "bind-device", attack_bind_device },
+		{ "with-fd", attack_with_fd },
+		{ "send-fd", attack_send_fd },
 	};
 
 	if (argc > 2 && strcmp(argv[1], "--token") == 0) {
