@@ -265,45 +265,50 @@ remove_all() {
 
 # ---------------------------------------------------------------- the race
 
-# race LABEL FILE_A FILE_B: both applies started at one moment. Each child
-# says it is ready, then spins (bounded) until the go file appears and
-# execs confine.
+# race LABEL WHAT0 WHAT1: two confine commands started at one moment; WHAT
+# is a policy file to apply, or "remove" (remove the services RM_NAMES).
+# Each child says it is ready, then spins (bounded) until the go file
+# appears and execs confine.
 race() {
-	local label=$1 fa=$2 fb=$3 d="$TMPDIR_TEST/$1" i f rc
-	local -a pids=()
+	local label=$1 d="$TMPDIR_TEST/$1" i what desc rc n pid
+	local -a whats=("$2" "$3") pids=()
 	mkdir -p "$d"
 	for i in 0 1; do
-		f=$fa
-		[ "$i" = 1 ] && f=$fb
+		what=${whats[$i]}
 		(
 			: >"$d/ready.$i"
 			for _ in $(seq 1 2000); do
 				[ -e "$d/go" ] && break
 				sleep 0.002
 			done
-			exec timeout 120 "$CONFINE" apply --netns "$CLIENT" "$f"
+			if [ "$what" = remove ]; then
+				exec timeout 120 "$CONFINE" remove --netns "$CLIENT" "${RM_NAMES[@]}"
+			fi
+			exec timeout 120 "$CONFINE" apply --netns "$CLIENT" "$what"
 		) >"$d/out.$i" 2>"$d/err.$i" &
 		pids+=($!)
 		TEST_PIDS+=($!)
 	done
 	busywait 5000 test -e "$d/ready.0" -a -e "$d/ready.1" ||
-		fail "$label: the two applies did not get ready"
+		fail "$label: the two commands did not get ready"
 	: >"$d/go"
 	for i in 0 1; do
 		wait "${pids[$i]}"
 		rc=$?
-		f=$fa
-		[ "$i" = 1 ] && f=$fb
+		what=${whats[$i]}
+		desc="apply $(basename "$what")"
+		[ "$what" = remove ] && desc="remove of ${#RM_NAMES[@]} services"
 		if [ -s "$d/err.$i" ]; then
-			sed "s/^/    apply $(basename "$f") stderr: /" "$d/err.$i"
+			sed "s/^/    $desc stderr: /" "$d/err.$i"
 		fi
-		check "$label: confine apply $(basename "$f") exits 0 (saw $rc)" \
-			test "$rc" -eq 0
-		if grep -q "$WAITING" "$d/err.$i"; then
-			log "$label: apply $(basename "$f") waited for the other"
-			check "$label: the waiting line comes once" \
-				test "$(grep -c "$WAITING" "$d/err.$i")" -eq 1
-		fi
+		check "$label: confine $desc exits 0 (saw $rc)" test "$rc" -eq 0
+		n=$(grep -c "$WAITING" "$d/err.$i")
+		[ "$n" -gt 0 ] || continue
+		log "$label: $desc waited for the other"
+		check "$label: the waiting line comes once (saw $n)" test "$n" -eq 1
+		pid=$(sed -n "s/.*$WAITING (PID \([0-9]*\)).*/\1/p" "$d/err.$i" | head -n 1)
+		check "$label: the waiting line names the other command's PID (saw '$pid')" \
+			test "${pid:-0}" -gt 0
 	done
 }
 
@@ -336,6 +341,22 @@ round() {
 	fi
 }
 
+# apply-vs-remove: with A installed, `remove` of A's services races
+# `apply` of B; afterwards B's services alone are there, intact.
+apply_vs_remove() {
+	local label=$1
+	check "$label: confine remove (everything) before the race" remove_all
+	local out rc
+	out=$(timeout 60 "$CONFINE" apply --netns "$CLIENT" "$F_A_DIS" 2>&1)
+	rc=$?
+	[ -n "$out" ] && echo "$out" | sed 's/^/    apply: /'
+	check "$label: confine apply $(basename "$F_A_DIS") before the race (exit $rc)" \
+		test "$rc" -eq 0
+	race "$label" remove "$F_B_DIS"
+	snapshot "$TMPDIR_TEST/$label/after-race"
+	verify "$label" "$TMPDIR_TEST/$label/after-race" "${B_OWN[@]}"
+}
+
 mapfile -t RM_NAMES < <(names_of "${A_OWN[@]}")
 for ((r = 1; r <= ROUNDS; r++)); do
 	# A = a01..a30 + s01..s05, B = s01..s05 + b01..b30; remove A's own.
@@ -346,6 +367,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	ALL_SPECS=("${A_OWN[@]}" "${B_OWN[@]}")
 	KEEP_SPECS=("${B_OWN[@]}")
 	round "disjoint-$r" "$F_A_DIS" "$F_B_DIS"
+	apply_vs_remove "apply-vs-remove-$r"
 done
 
 # ---------------------------------------------------------------- the lock

@@ -362,9 +362,10 @@ echo "$out"
 check_errno "$out" parent tcp "$SRV_V4" 601 ECONNREFUSED
 check_errno "$out" parent tcp "$SRV_V6" 601 ECONNREFUSED
 # Forwarded UDP is refused by the client with ICMP administratively
-# prohibited, which the container's socket sees as EHOSTUNREACH.
-check_refused_fast "$out" parent udp "$SRV_V4" 514
-check_refused_fast "$out" parent udp "$SRV_V6" 514
+# prohibited, which the container's socket sees as EHOSTUNREACH (IPv4) or
+# EACCES (ICMPv6 "communication administratively prohibited").
+check_errno "$out" parent udp "$SRV_V4" 514 EHOSTUNREACH
+check_errno "$out" parent udp "$SRV_V6" 514 EACCES
 
 # Not over-broad: the same paths to a port that no exclusive service lists.
 free="free-$$-$RANDOM$RANDOM"
@@ -383,8 +384,9 @@ check_absent "no broadcast, multicast or forwarded message at the log server" \
 
 o2=$(others_refused)
 log "others_refused: $o1 after apply, $o2 after the tries"
+# At least the four forwarded tries are counted there.
 check "confine status counts the refusals in others_refused ($o1 -> $o2)" \
-	test "${o2:-0}" -gt "${o1:-0}" 2>/dev/null
+	test "$((${o2:-0} - ${o1:-0}))" -ge 4
 
 # What the warning is about, shown and not asserted: another unicast
 # address of the same host is not exclusive, so others still reach it.
