@@ -18,6 +18,12 @@ ATTACKER=${ATTACKER:-}
 require_all
 [ -n "$ATTACKER" ] && [ -x "$ATTACKER" ] ||
 	skip "ATTACKER is not set to the attacker binary (run through meson test)"
+case $ATTACK in
+file-handle | kernel-tunables | inherited-socket)
+	# To enter the client's network namespace only, keeping the mounts.
+	require_cmds nsenter
+	;;
+esac
 setup_topology
 start_log_server
 start_second_server
@@ -53,6 +59,14 @@ confined() {
 unconfined() {
 	timeout 60 ip netns exec "$CLIENT" "$ATTACKER" --token "$CTL" "$@" \
 		2>>"$TMPDIR_TEST/unconfined.err"
+}
+
+# unconfined_hostmnt ARGS...: the same, but with the host's mounts: `ip
+# netns exec` replaces /sys with a fresh sysfs, which hides the cgroup2
+# mount and the host's /sys below it.
+unconfined_hostmnt() {
+	timeout 60 nsenter --net="/run/netns/$CLIENT" "$ATTACKER" --token "$CTL" \
+		"$@" 2>>"$TMPDIR_TEST/unconfined.err"
 }
 
 # result OUTPUT LABEL [FIELD]: from "ATTEMPT LABEL RESULT SECONDS", the
@@ -232,27 +246,26 @@ subset_of() {
 }
 
 # expect_not_out OUTPUT METHOD DEST: the output interface chosen with
-# METHOD did not take the packet out: either the option was refused (and
+# METHOD did not take the packet out: either the choice was refused (and
 # the send went by the policy's route, to the real log server), or it was
 # taken and the send was refused.
 expect_not_out() {
-	local out=$1 m=$2 dest=$3 opt=$2 pre="" r
-	if [ "$m" = io_uring ]; then
-		opt=SO_BINDTODEVICE
-		pre=io_uring-
-	fi
-	r=$(result "$out" "${pre}setsockopt-$opt:$dest")
-	if [ "$m" = io_uring ]; then
-		# The option is inside the ring, out of seccomp's sight: only
-		# the packet level can refuse it.
-		log "through io_uring, setsockopt $opt: ${r:-no result}"
-	else
-		expect confined "$out" "setsockopt-$opt:$dest" EPERM
-	fi
+	local out=$1 m=$2 dest=$3 r
+	r=$(result "$out" "set-$m:$dest")
+	case $m in
+	io_uring-* | bind-*)
+		# Set through the ring, or by bind(2)'s address: out of
+		# seccomp's sight. Only the packet level can refuse it.
+		log "$m for $dest: ${r:-no result}"
+		;;
+	*)
+		expect confined "$out" "set-$m:$dest" EPERM
+		;;
+	esac
 	if [ "$r" = OK ]; then
-		expect confined "$out" "after-$pre$opt:$dest" "${REFUSED[@]}"
+		expect confined "$out" "after-$m:$dest" "${REFUSED[@]}"
 	else
-		expect confined "$out" "after-$pre$opt:$dest" OK
+		expect confined "$out" "after-$m:$dest" OK
 	fi
 }
 
@@ -650,11 +663,11 @@ file-handle)
 	mkdir "$decoy" || fail "cannot create $decoy"
 	decoy_id=$(stat -c %i "$decoy")
 	root_id=$(stat -c %i "$CGROUP2")
-	out=$(unconfined handle-of "$decoy")
+	out=$(unconfined_hostmnt handle-of "$decoy")
 	echo "control: $out"
 	check "control: cgroupfs gives $decoy the handle FILEID_KERNFS (0xfe), its id $decoy_id" \
 		grep -qx "HANDLE type=0xfe bytes=8 id=$decoy_id" <<<"$out"
-	out=$(unconfined file-handle "root:$root_id" "decoy:$decoy_id" scan:64)
+	out=$(unconfined_hostmnt file-handle "root:$root_id" "decoy:$decoy_id" scan:64)
 	echo "control: $out"
 	expect unconfined "$out" open_by_handle_at:root OK
 	expect unconfined "$out" open_by_handle_at:decoy OK
@@ -708,10 +721,10 @@ file-handle)
 kernel-tunables)
 	apply_policy
 	# Host-wide knobs are only opened for writing, never written, by
-	# either run. The control runs in the test's own network namespace:
-	# `ip netns exec` would hide the host's /sys behind a fresh sysfs.
-	global=(/proc/sys/kernel/core_pattern /proc/sys/kernel/modprobe)
-	for f in /proc/sysrq-trigger /sys/kernel/uevent_helper /sys/kernel/profiling; do
+	# either run.
+	global=(/proc/sys/kernel/core_pattern)
+	for f in /proc/sys/kernel/modprobe /proc/sysrq-trigger \
+		/sys/kernel/uevent_helper /sys/kernel/profiling; do
 		[ -e "$f" ] && global+=("$f")
 	done
 	# The release_agent of a cgroup v1 hierarchy, if the host has one:
@@ -719,7 +732,7 @@ kernel-tunables)
 	v1=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
 		    if ($(i + 1) == "cgroup") { print $5; exit } }' /proc/self/mountinfo)
 	[ -n "$v1" ] && [ -e "$v1/release_agent" ] && global+=("$v1/release_agent")
-	out=$("$ATTACKER" --token "$CTL" open-wronly "${global[@]}")
+	out=$(unconfined_hostmnt open-wronly "${global[@]}")
 	echo "control: $out"
 	for f in "${global[@]}"; do
 		expect unconfined "$out" "open-wronly:$f" OK
@@ -736,7 +749,7 @@ kernel-tunables)
 	# them and puts them back; the confined write must change nothing.
 	knobs=(
 		"/proc/sys/net/ipv4/conf/all/route_localnet=1"
-		"/proc/sys/net/ipv4/ping_group_range=0	2147483647"
+		$'/proc/sys/net/ipv4/ping_group_range=0\t2147483647'
 		"/proc/sys/net/ipv6/conf/c1/disable_ipv6=1"
 		"/proc/sys/net/ipv4/conf/c0/arp_ignore=2"
 	)
@@ -879,25 +892,22 @@ bind-device)
 	# Controls, before apply (the log server's addresses are exclusive
 	# afterwards): each way of choosing c2 really takes the packet to
 	# the wrong host.
-	for m in SO_BINDTODEVICE SO_BINDTOIFINDEX IP_UNICAST_IF io_uring; do
+	for m in SO_BINDTODEVICE SO_BINDTOIFINDEX IP_UNICAST_IF io_uring-SO_BINDTODEVICE; do
 		out=$(unconfined bind-device "$m" c2 "$V4")
 		echo "control: $out"
-		if [ "$m" = io_uring ]; then
-			expect unconfined "$out" "io_uring-setsockopt-SO_BINDTODEVICE:$V4" OK
-			arrived "$WRONG_LOG" "$CTL" "after-io_uring-SO_BINDTODEVICE:$V4"
-		else
-			expect unconfined "$out" "setsockopt-$m:$V4" OK
-			arrived "$WRONG_LOG" "$CTL" "after-$m:$V4"
-		fi
+		expect unconfined "$out" "set-$m:$V4" OK
+		arrived "$WRONG_LOG" "$CTL" "after-$m:$V4"
 	done
 	out=$(unconfined bind-device SO_BINDTODEVICE c2 "$T4")
 	echo "control: $out"
 	expect unconfined "$out" "after-SO_BINDTODEVICE:$T4" OK
 	arrived "$WRONG_LOG" "$CTL" "after-SO_BINDTODEVICE:$T4"
-	out=$(unconfined bind-device IPV6_UNICAST_IF c2 "$V6")
-	echo "control: $out"
-	expect unconfined "$out" "setsockopt-IPV6_UNICAST_IF:$V6" OK
-	arrived "$WRONG_LOG" "$CTL" "after-IPV6_UNICAST_IF:\\[$SRV_V6\\]:514"
+	for m in IPV6_UNICAST_IF bind-link-local; do
+		out=$(unconfined bind-device "$m" c2 "$V6")
+		echo "control: $out"
+		expect unconfined "$out" "set-$m:$V6" OK
+		arrived "$WRONG_LOG" "$CTL" "after-$m:udp:\\[$SRV_V6\\]:514"
+	done
 	out=$(unconfined bind-device PKTINFO-cmsg c2 "$V4" "$V6")
 	echo "control: $out"
 	expect unconfined "$out" "sendmsg-PKTINFO-cmsg:$V4" OK
@@ -919,7 +929,7 @@ bind-device)
 		expect_not_out "$out" "$m" "$V4"
 		expect_not_out "$out" "$m" "$T4"
 	done
-	for m in IPV6_UNICAST_IF IPV6_MULTICAST_IF IPV6_PKTINFO; do
+	for m in IPV6_UNICAST_IF IPV6_MULTICAST_IF IPV6_PKTINFO bind-link-local; do
 		out=$(confined bind-device "$m" c2 "$V6")
 		echo "$out"
 		expect_not_out "$out" "$m" "$V6"
@@ -930,11 +940,11 @@ bind-device)
 	expect confined "$out" "sendmsg-PKTINFO-cmsg:$V4" EPERM
 	expect confined "$out" "sendmsg-PKTINFO-cmsg:$V6" EPERM
 	# Through io_uring (IORING_OP_URING_CMD, SOCKET_URING_OP_SETSOCKOPT).
-	out=$(confined bind-device io_uring c2 "$V4" "$T4")
+	out=$(confined bind-device io_uring-SO_BINDTODEVICE c2 "$V4" "$T4")
 	echo "$out"
 	expect confined "$out" io_uring_setup OK
-	expect_not_out "$out" io_uring "$V4"
-	expect_not_out "$out" io_uring "$T4"
+	expect_not_out "$out" io_uring-SO_BINDTODEVICE "$V4"
+	expect_not_out "$out" io_uring-SO_BINDTODEVICE "$T4"
 	# By the policy's route, the log server is still there.
 	out=$(confined send "$V4" "$T4" "$V6")
 	echo "$out"

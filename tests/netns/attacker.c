@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <ifaddrs.h>
 #include <libmnl/libmnl.h>
 #include <linux/bpf.h>
 #include <linux/fib_rules.h>
@@ -1556,16 +1557,45 @@ static int send_pktinfo(const struct dest *d, int ifindex)
 }
 
 /*
+ * Binds fd to the IPv6 link-local address of ifindex, with its scope id:
+ * the kernel then binds the socket to that interface as SO_BINDTODEVICE
+ * would, through bind(2), whose address a seccomp filter cannot read.
+ */
+static int bind_link_local(int fd, int ifindex)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6,
+				     .sin6_scope_id = (uint32_t)ifindex };
+	struct ifaddrs *ifa, *a;
+	char name[IF_NAMESIZE];
+	int err = EADDRNOTAVAIL;
+
+	if (!if_indextoname((unsigned)ifindex, name) || getifaddrs(&ifa) < 0)
+		return errno;
+	for (a = ifa; a && err == EADDRNOTAVAIL; a = a->ifa_next) {
+		const struct sockaddr_in6 *x = (void *)a->ifa_addr;
+
+		if (!x || x->sin6_family != AF_INET6 ||
+		    strcmp(a->ifa_name, name) != 0 ||
+		    !IN6_IS_ADDR_LINKLOCAL(&x->sin6_addr))
+			continue;
+		sin6.sin6_addr = x->sin6_addr;
+		err = err_of(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)));
+	}
+	freeifaddrs(ifa);
+	return err;
+}
+
+/*
  * The ways a socket chooses its output interface itself, rather than
  * taking the one its routing table gives. Each METHOD is applied to a
- * fresh socket for each DEST, which is then sent to:
+ * fresh socket for each DEST ("set-METHOD:DEST"), which is then sent to
+ * whatever the outcome ("after-METHOD:DEST"):
  *   SO_BINDTODEVICE SO_BINDTOIFINDEX IP_UNICAST_IF IPV6_UNICAST_IF
- *   IP_MULTICAST_IF IPV6_MULTICAST_IF IPV6_PKTINFO (sticky)
- *	"setsockopt-METHOD:DEST", then "after-METHOD:DEST"
- *   PKTINFO-cmsg	"sendmsg-PKTINFO-cmsg:DEST" (UDP only)
- *   io_uring		SO_BINDTODEVICE through the ring:
- *	"io_uring-setsockopt-SO_BINDTODEVICE:DEST", then
- *	"after-io_uring-SO_BINDTODEVICE:DEST"
+ *   IP_MULTICAST_IF IPV6_MULTICAST_IF IPV6_PKTINFO (sticky): setsockopt
+ *   io_uring-SO_BINDTODEVICE: the same option set through io_uring
+ *   bind-link-local: bind to IFNAME's IPv6 link-local address (IPv6)
+ * and per packet:
+ *   PKTINFO-cmsg: sendmsg with IP(V6)_PKTINFO ("sendmsg-PKTINFO-cmsg:DEST")
  */
 static int attack_bind_device(int argc, char **argv)
 {
@@ -1583,7 +1613,7 @@ static int attack_bind_device(int argc, char **argv)
 		report("if_nametoindex", errno, now());
 		return 0;
 	}
-	if (strcmp(method, "io_uring") == 0) {
+	if (strcmp(method, "io_uring-SO_BINDTODEVICE") == 0) {
 		double t0 = now();
 		int err = ring_setup(&r);
 
@@ -1643,6 +1673,8 @@ static int attack_bind_device(int argc, char **argv)
 
 			err = err_of(setsockopt(fd, IPPROTO_IPV6, IPV6_PKTINFO,
 						&pi, sizeof(pi)));
+		} else if (strcmp(method, "bind-link-local") == 0) {
+			err = bind_link_local(fd, ifindex);
 		} else if (have_ring) {
 			err = -ring_setsockopt(&r, fd, SOL_SOCKET,
 					       SO_BINDTODEVICE, ifname,
@@ -1650,14 +1682,10 @@ static int attack_bind_device(int argc, char **argv)
 		} else {
 			usage();
 		}
-		snprintf(label, sizeof(label), "%ssetsockopt-%s:%s",
-			 have_ring ? "io_uring-" : "",
-			 have_ring ? "SO_BINDTODEVICE" : method, argv[i]);
+		snprintf(label, sizeof(label), "set-%s:%s", method, argv[i]);
 		report(label, err, t0);
 		/* Bound or not, the destination is tried on this socket. */
-		snprintf(label, sizeof(label), "after-%s%s:%s",
-			 have_ring ? "io_uring-" : "",
-			 have_ring ? "SO_BINDTODEVICE" : method, argv[i]);
+		snprintf(label, sizeof(label), "after-%s:%s", method, argv[i]);
 		snprintf(d.label, sizeof(d.label), "%s", label);
 		t0 = now();
 		report(label, send_on(fd, &d), t0);
