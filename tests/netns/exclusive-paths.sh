@@ -356,6 +356,13 @@ for p in "${PATHS[@]}"; do
 	read -r name who host _ <<<"$p"
 	check_errno "$out" "$who" udp "$(path_host "$host")" 514 EPERM
 done
+# TCP has no broadcast or multicast: the kernel refuses the connect
+# (ENETUNREACH) with or without confine; shown so the TCP port is covered.
+out=$(send_as nobody --token "$tok-tcp" --broadcast "tcp:$BCAST_V4:601" \
+	"tcp:224.0.0.1:601")
+echo "$out"
+check_refused_fast "$out" nobody tcp "$BCAST_V4" 601
+check_refused_fast "$out" nobody tcp 224.0.0.1 601
 
 out=$(fwd_probe "$tok-fwd")
 echo "$out"
