@@ -18,7 +18,8 @@
 # fails at once (UDP sendto: EPERM; forwarded TCP: ECONNREFUSED; forwarded
 # UDP: the ICMP error) and, after a barrier, nothing of it has arrived.
 # Broadcast and multicast to a port no exclusive service lists (9999) still
-# work for others, so the new rule is not over-broad.
+# work for others, so the new rule is not over-broad; once the exclusive
+# udp Allow= lines have no port, port 9999 is refused too.
 #
 # What confine cannot enforce, another unicast address of the same host
 # (its IPv6 link-local address, further addresses on the same link-layer
@@ -425,6 +426,36 @@ for p in udp4 tcp4 udp6 tcp6; do
 	check "the confined rsyslogd still forwards over $p" \
 		wait_line "$SRV_LOG" "^$src $input .*via=$p $ok" 10000
 done
+
+# ---------------------------------------------------------------- no port
+
+# An exclusive Allow= without a port holds every port of its protocol, for
+# broadcast and multicast too: now port 9999 is refused as well.
+kill_pid "$CLIENT_RSYSLOG_PID"
+policy2="$TMPDIR_TEST/syslog-noport.conf"
+cat >"$policy2" <<EOF
+[Confine]
+CgroupParent=$CG_PARENT_REL
+
+[Service]
+Name=syslog
+Allow=udp $SRV_V4
+Allow=udp [$SRV_V6]
+Allow=tcp $SRV_V4:601
+Allow=tcp [$SRV_V6]:601
+Exclusive=yes
+EOF
+apply_checked "confine apply of the policy with port-less udp Allow= lines" "$policy2"
+noport="noport-$$-$RANDOM$RANDOM"
+out=$(try_paths "$noport" "$FREE_PORT")
+echo "$out"
+for p in "${PATHS[@]}"; do
+	read -r name who host _ <<<"$p"
+	check_errno "$out" "$who" udp "$(path_host "$host")" "$FREE_PORT" EPERM
+done
+check "barrier: the port $FREE_PORT sink has handled everything sent so far" \
+	sink_barrier "$SRV" "$BSINK_LOG" "udp:$FREE_PORT"
+check_absent "nothing at port $FREE_PORT" "$BSINK_LOG" "$noport"
 
 echo "server file:"
 sed 's/^/    /' "$SRV_LOG"
