@@ -44,8 +44,8 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; rules && i < plan.n_services; i++) {
 		printf("\n# nf_tables rules of service %s\n",
 		       plan.services[i].name);
-		nft_print_service_rules(&plan.services[i], plan.mark_mask,
-					NULL, stdout);
+		nft_print_service_rules(&plan.services[i], plan.mark_mask, NULL,
+					stdout);
 	}
 	plan_free(&plan);
 	return 0;

@@ -139,6 +139,16 @@ static char *reader(char *str, int num, void *stream)
 	if (p->failed || read_line(p, str, num) <= 0)
 		return NULL;
 	start = str + strspn(str, " \t");
+	/*
+	 * inih reads an indented line as more of the previous key's value:
+	 * an indented "CAP_SYS_ADMIN" under KeepCapabilities= would keep it
+	 * unseen. Every key starts its own line here.
+	 */
+	if (start != str && *start && !strchr(";#\r\n", *start)) {
+		fail(p, "an indented line would continue the value above it; "
+			"start each key at the beginning of its line");
+		return NULL;
+	}
 	if (*start != '[')
 		return str;
 	close = strchr(start, ']');
