@@ -69,6 +69,15 @@ int load_plan(struct plan *plan, char *const *files, int n_files)
 	return 0;
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
 /*
  * Takes confine's state lock, waiting for it up to CONFINE_LOCK_TIMEOUT
  * seconds (60 by default, 0: not at all) and saying so once.
@@ -77,9 +86,9 @@ static int lock_state(struct session *s, enum session_lock mode)
 {
 	const char *env = getenv("CONFINE_LOCK_TIMEOUT");
 	long timeout = env && *env ? strtol(env, NULL, 10) : 60;
-	struct timespec start, now, tick = { 0, 20 * 1000 * 1000 };
-	bool said = false;
+	struct timespec start, tick = { 0, 20 * 1000 * 1000 };
 	struct failure f = { 0 };
+	bool said = false;
 	int r;
 
 	r = state_lock_open(&s->lock_fd, &f);
@@ -92,20 +101,22 @@ static int lock_state(struct session *s, enum session_lock mode)
 	while ((r = state_lock_take(s->lock_fd, mode == LOCK_EXCLUSIVE)) ==
 	       -EWOULDBLOCK) {
 		pid_t holder = state_lock_holder(s->lock_fd);
+		char who[32] = "";
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= timeout) {
+		if (holder)
+			snprintf(who, sizeof(who), " (PID %d)", (int)holder);
+		if (elapsed_ms(&start) >= timeout * 1000) {
 			fprintf(stderr,
 				"confine: giving up after %ld s: another "
-				"confine command (PID %d) holds %s\n",
-				timeout, (int)holder, STATE_LOCK_PATH);
+				"confine command%s holds %s\n",
+				timeout, who, STATE_LOCK_PATH);
 			return EXIT_FAILED;
 		}
 		if (!said)
 			fprintf(stderr,
-				"confine: waiting for another confine command "
-				"(PID %d) to finish\n",
-				(int)holder);
+				"confine: waiting for another confine "
+				"command%s to finish\n",
+				who);
 		said = true;
 		nanosleep(&tick, NULL);
 	}

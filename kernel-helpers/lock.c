@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "kernel-helpers/lock.h"
@@ -33,25 +35,42 @@ int state_lock_open(int *fd, struct failure *fail)
 
 int state_lock_take(int fd, bool exclusive)
 {
-	char pid[16];
-	int n;
-
 	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
 		return errno == EINTR ? -EWOULDBLOCK : -errno;
-	if (!exclusive)
-		return 0;
-	/* Who holds it, for the message of whoever waits next. */
-	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0)
-		return 0; /* only a message is lost */
 	return 0;
 }
 
+/*
+ * The kernel's own list of file locks names every holder, a shared one or
+ * one that is not confine (flock(1)) too: "1: FLOCK ADVISORY WRITE PID
+ * MAJ:MIN:INODE 0 EOF", device numbers in hex. Waiters' lines start "->".
+ */
 pid_t state_lock_holder(int fd)
 {
-	char buf[16] = "";
+	FILE *f = fopen("/proc/locks", "re");
+	char line[256], dev[64];
+	struct stat st;
+	pid_t holder = 0;
 
-	if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0)
+	if (!f)
 		return 0;
-	return (pid_t)atoi(buf);
+	if (fstat(fd, &st) < 0) {
+		fclose(f);
+		return 0;
+	}
+	snprintf(dev, sizeof(dev), "%02x:%02x:%lu", major(st.st_dev),
+		 minor(st.st_dev), (unsigned long)st.st_ino);
+	while (!holder && fgets(line, sizeof(line), f)) {
+		char kind[16], where[64];
+		long pid;
+
+		if (strstr(line, "->") ||
+		    sscanf(line, "%*s %15s %*s %*s %ld %63s", kind, &pid,
+			   where) != 3 ||
+		    strcmp(kind, "FLOCK") != 0 || strcmp(where, dev) != 0)
+			continue;
+		holder = (pid_t)pid;
+	}
+	fclose(f);
+	return holder;
 }

@@ -20,5 +20,5 @@
 int state_lock_open(int *fd, struct failure *fail);
 /* Takes the lock without waiting: 0, or -EWOULDBLOCK while it is held. */
 int state_lock_take(int fd, bool exclusive);
-/* The PID of the last exclusive holder, 0 when unknown. */
+/* The PID of a process that holds the lock now, 0 when unknown. */
 pid_t state_lock_holder(int fd);
