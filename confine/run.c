@@ -367,7 +367,7 @@ static int refuse_inherited(const struct service *svc, const char *prog)
 {
 	_cleanup_free_ struct fd_refusal *list = NULL;
 	size_t n = 0;
-	int r = fds_unsafe(svc->inherit_listening, &list, &n);
+	int r = fds_unsafe(&list, &n);
 
 	if (r < 0) {
 		fprintf(stderr,

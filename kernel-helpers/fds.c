@@ -73,7 +73,7 @@ static const char *family_name(int family)
 }
 
 /* Fills r for a socket that must not be inherited; false when it may. */
-static bool socket_refused(int fd, bool take_listening, struct fd_refusal *r)
+static bool socket_refused(int fd, struct fd_refusal *r)
 {
 	int family = 0, type = 0, proto = 0, listening = 0;
 	socklen_t len = sizeof(int);
@@ -98,17 +98,11 @@ static bool socket_refused(int fd, bool take_listening, struct fd_refusal *r)
 			type == SOCK_RAW   ? "raw" :
 					     "other";
 
-		if (take_listening && listening && proto == IPPROTO_TCP)
-			return false;
 		snprintf(r->what, sizeof(r->what), "an inet socket (%s, %s)",
 			 kind, family == AF_INET ? "IPv4" : "IPv6");
 		snprintf(r->why, sizeof(r->why),
 			 "it belongs to the cgroup of whoever made it, so its "
-			 "packets are not the service's%s",
-			 listening && proto == IPPROTO_TCP ?
-				 " (InheritListeningSockets=yes takes in "
-				 "listening TCP sockets)" :
-				 "");
+			 "packets are not the service's");
 		return true;
 	}
 	fam = family_name(family);
@@ -123,7 +117,7 @@ static bool socket_refused(int fd, bool take_listening, struct fd_refusal *r)
 }
 
 /* Fills r when fd must not be inherited; false when it may. */
-static bool refused(int fd, bool take_listening, struct fd_refusal *r)
+static bool refused(int fd, struct fd_refusal *r)
 {
 	char link[64], target[160] = "?";
 	struct statfs sfs;
@@ -147,7 +141,7 @@ static bool refused(int fd, bool take_listening, struct fd_refusal *r)
 		return true;
 	}
 	if (S_ISSOCK(st.st_mode))
-		return socket_refused(fd, take_listening, r);
+		return socket_refused(fd, r);
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(r->what, sizeof(r->what), "a directory (%s)", target);
 		snprintf(r->why, sizeof(r->why),
@@ -186,7 +180,7 @@ static bool refused(int fd, bool take_listening, struct fd_refusal *r)
 	return false;
 }
 
-int fds_unsafe(bool take_listening, struct fd_refusal **out, size_t *n)
+int fds_unsafe(struct fd_refusal **out, size_t *n)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct fd_refusal *list = NULL, r;
@@ -204,7 +198,7 @@ int fds_unsafe(bool take_listening, struct fd_refusal **out, size_t *n)
 		if (*end || end == de->d_name || fd == dirfd(d))
 			continue;
 		memset(&r, 0, sizeof(r));
-		if (!refused((int)fd, take_listening, &r))
+		if (!refused((int)fd, &r))
 			continue;
 		grown = realloc(list, (count + 1) * sizeof(*grown));
 		if (!grown) {

@@ -21,8 +21,8 @@ struct fd_refusal {
 
 /*
  * Lists the calling process's open descriptors that a confined program
- * must not inherit (*out is malloc'd, *n may be 0). take_listening
- * accepts TCP listening sockets: the connections they accept only answer
- * peers that connected. Returns 0 or -errno.
+ * must not inherit (*out is malloc'd, *n may be 0). Every inet socket is
+ * one, a listening one too: connect(AF_UNSPEC) turns it back into one that
+ * connects anywhere, still as whoever made it. Returns 0 or -errno.
  */
-int fds_unsafe(bool take_listening, struct fd_refusal **out, size_t *n);
+int fds_unsafe(struct fd_refusal **out, size_t *n);

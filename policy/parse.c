@@ -829,23 +829,10 @@ static int service_key(struct parser *p, const char *key, const char *value)
 		*line = p->line;
 		return 1;
 	}
-	if (strcmp(key, "InheritListeningSockets") == 0) {
-		if (svc->inherit_listening_line)
-			return fail(p,
-				    "InheritListeningSockets= given twice in "
-				    "one [Service]");
-		if (!parse_bool(value, &svc->inherit_listening))
-			return fail(p,
-				    "InheritListeningSockets=%s: expected yes "
-				    "or no",
-				    value);
-		svc->inherit_listening_line = p->line;
-		return 1;
-	}
 	return fail(p,
 		    "unknown key %s in [Service]; expected Name=, Allow=, "
 		    "Exclusive=, Route=, Mark=, Table=, KeepCapabilities=, "
-		    "User=, Group= or InheritListeningSockets=",
+		    "User= or Group=",
 		    key);
 }
 

@@ -282,9 +282,6 @@ void plan_print(const struct plan *plan, FILE *out)
 			fprintf(out, "  user      %s\n", svc->user);
 		if (svc->group_line)
 			fprintf(out, "  group     %s\n", svc->group);
-		if (svc->inherit_listening_line)
-			fprintf(out, "  inherit-listening-sockets %s\n",
-				svc->inherit_listening ? "yes" : "no");
 		for (int cap = 0; cap < 64; cap++)
 			if (svc->keep_caps & (UINT64_C(1) << cap))
 				fprintf(out, "  keep      CAP_%s\n",

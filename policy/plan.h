@@ -90,13 +90,6 @@ struct service {
 	unsigned user_line;
 	char group[64];
 	unsigned group_line;
-	/*
-	 * InheritListeningSockets=yes: `run` lets the program keep inherited
-	 * TCP listening sockets (systemd socket activation, inetd); every
-	 * other inherited inet socket is refused all the same.
-	 */
-	bool inherit_listening;
-	unsigned inherit_listening_line;
 };
 
 struct plan {
