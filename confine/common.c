@@ -577,6 +577,23 @@ int service_oifs(struct session *s, const struct plan *plan,
 	return 0;
 }
 
+/* An Allow= whose destination has no route now stays refused (nft.h). */
+static void warn_no_interface(const struct service *svc,
+			      const struct nft_oifs *oifs)
+{
+	for (size_t i = 0; i < svc->n_allows; i++) {
+		char dst[INET6_ADDRSTRLEN + 8];
+
+		if (oifs[i].n)
+			continue;
+		prefix_format(&svc->allows[i].dst, dst, sizeof(dst));
+		warn("%s:%u: service %s: nothing routes %s now, so the "
+		     "service's packets there are refused until `confine "
+		     "apply` runs again with a route in place",
+		     svc->file, svc->allows[i].line, svc->name, dst);
+	}
+}
+
 int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 {
 	struct nft_service_cgroups *maps = NULL;
@@ -632,6 +649,7 @@ int apply_plan(struct session *s, struct plan *plan, const struct cgroup *extra)
 		if (r < 0)
 			goto fail;
 		maps[i].oifs = oifs;
+		warn_no_interface(&plan->services[i], oifs);
 	}
 	/*
 	 * Sockets marked from now on route by the tables just installed.

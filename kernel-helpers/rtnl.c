@@ -881,104 +881,132 @@ int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
 
 /* ---- output interfaces ----------------------------------------------- */
 
-struct oif_list {
-	int family;
-	const struct prefix *dst;
-	uint32_t tables[3];
-	int *oifs;
-	size_t n;
-	int err;
-};
-
-static void oif_add(struct oif_list *l, int oif)
+static int oif_add(int **oifs, size_t *n, int oif)
 {
 	int *grown;
 
-	if (oif <= 0 || l->err)
-		return;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->oifs[i] == oif)
-			return;
-	grown = realloc(l->oifs, (l->n + 1) * sizeof(*grown));
-	if (!grown) {
-		l->err = -ENOMEM;
-		return;
-	}
-	grown[l->n++] = oif;
-	l->oifs = grown;
+	if (oif <= 0)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if ((*oifs)[i] == oif)
+			return 0;
+	grown = realloc(*oifs, (*n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	grown[(*n)++] = oif;
+	*oifs = grown;
+	return 0;
 }
 
-/* A route of one of the tables, overlapping dst: its interfaces count. */
+/* A route's interfaces: its own, and each nexthop's of a multipath one. */
+static int route_oifs(const struct table_route *rt, const struct nlattr *mp,
+		      int **oifs, size_t *n)
+{
+	const struct rtnexthop *nh;
+	int left, err = oif_add(oifs, n, rt->oif);
+
+	if (err < 0 || !mp)
+		return err;
+	nh = mnl_attr_get_payload(mp);
+	left = (int)mnl_attr_get_payload_len(mp);
+	while (err == 0 && left >= (int)sizeof(*nh) &&
+	       nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= left) {
+		err = oif_add(oifs, n, nh->rtnh_ifindex);
+		left -= NLMSG_ALIGN(nh->rtnh_len);
+		nh = (const void *)((const char *)nh +
+				    NLMSG_ALIGN(nh->rtnh_len));
+	}
+	return err;
+}
+
+struct oif_walk {
+	const struct prefix *dst;
+	uint32_t table; /* where the lookup found dst's route */
+	uint32_t tables[3]; /* whose routes inside dst count too */
+	int *oifs; /* of routes inside dst */
+	size_t n;
+	int *best; /* of the most specific route of table around dst */
+	size_t n_best;
+	int best_len;
+	int err;
+};
+
+/*
+ * The lookup names one nexthop of a multipath route; every nexthop of the
+ * route it came from counts, since the kernel spreads flows over them. For
+ * a prefix, the routes inside it count too: its addresses may go there.
+ */
 static int oif_route_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
-	struct oif_list *l = data;
+	struct oif_walk *w = data;
 	struct table_route rt;
-	bool table = false;
+	bool counted = false;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return MNL_CB_OK;
 	route_parse(nlh, &rt, tb);
-	for (size_t i = 0; i < ARRAY_SIZE(l->tables); i++)
-		table |= rt.table == l->tables[i];
-	if (!table || rt.family != l->family ||
-	    (rt.type != RTN_UNICAST && rt.type != RTN_LOCAL) ||
-	    !(prefix_inside(&rt.dst, l->dst) || prefix_inside(l->dst, &rt.dst)))
+	if (rt.family != w->dst->family ||
+	    (rt.type != RTN_UNICAST && rt.type != RTN_LOCAL))
 		return MNL_CB_OK;
-	oif_add(l, rt.oif);
-	if (tb[RTA_MULTIPATH]) {
-		const struct rtnexthop *nh =
-			mnl_attr_get_payload(tb[RTA_MULTIPATH]);
-		int left = (int)mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
-
-		while (left >= (int)sizeof(*nh) &&
-		       nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= left) {
-			oif_add(l, nh->rtnh_ifindex);
-			left -= NLMSG_ALIGN(nh->rtnh_len);
-			nh = (const void *)((const char *)nh +
-					    NLMSG_ALIGN(nh->rtnh_len));
-		}
+	for (size_t i = 0; i < ARRAY_SIZE(w->tables); i++)
+		counted |= rt.table == w->tables[i];
+	if (counted && rt.dst.len > w->dst->len &&
+	    prefix_inside(&rt.dst, w->dst))
+		w->err = route_oifs(&rt, tb[RTA_MULTIPATH], &w->oifs, &w->n);
+	if (rt.table == w->table && prefix_inside(w->dst, &rt.dst) &&
+	    rt.dst.len > w->best_len) {
+		w->n_best = 0;
+		w->best_len = rt.dst.len;
+		w->err = route_oifs(&rt, tb[RTA_MULTIPATH], &w->best,
+				    &w->n_best);
 	}
-	return l->err ? MNL_CB_ERROR : MNL_CB_OK;
+	return w->err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
 int rtnl_allow_oifs(struct rtnl *r, uint32_t mark, uint32_t table,
 		    const struct prefix *dst, int **oifs, size_t *n,
 		    struct failure *fail)
 {
-	struct oif_list l = { .family = dst->family,
-			      .dst = dst,
+	struct oif_walk w = { .dst = dst,
 			      .tables = { RT_TABLE_MAIN, RT_TABLE_LOCAL,
-					  table } };
+					  table },
+			      .best_len = -1 };
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
 	struct route_lookup rl;
 	char a[INET6_ADDRSTRLEN + 8];
 	int err;
 
 	err = rtnl_route_lookup(r, dst->family, &dst->addr, mark, &rl, fail);
-	if (err == 0 && (rl.type == RTN_UNICAST || rl.type == RTN_LOCAL))
-		oif_add(&l, rl.oif);
-	else if (err < 0 && err != -ENETUNREACH && err != -EHOSTUNREACH &&
-		 err != -EINVAL && err != -EACCES)
-		return err;
-	if (dst->len < addr_len(dst->family) * 8) {
-		struct nlmsghdr *nlh = msg_new(r, RTM_GETROUTE, NLM_F_DUMP);
-		struct rtmsg *rtm =
-			mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-
-		rtm->rtm_family = dst->family;
-		err = talk(r, nlh, oif_route_cb, &l, fail);
-		if (err < 0 || l.err < 0) {
-			prefix_format(dst, a, sizeof(a));
-			failure_set(fail, "list the routes to %s", a);
-			free(l.oifs);
-			return err < 0 ? err : l.err;
-		}
+	if (err == 0 && (rl.type == RTN_UNICAST || rl.type == RTN_LOCAL)) {
+		err = oif_add(&w.oifs, &w.n, rl.oif);
+		w.table = rl.table;
+	} else if (err == -ENETUNREACH || err == -EHOSTUNREACH ||
+		   err == -EINVAL || err == -EACCES || err == 0) {
+		err = 0; /* no route: no interface from the lookup */
 	}
-	if (l.err < 0)
-		return l.err;
+	if (err < 0)
+		goto out;
+	nlh = msg_new(r, RTM_GETROUTE, NLM_F_DUMP);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = dst->family;
+	err = talk(r, nlh, oif_route_cb, &w, fail);
+	if (err == 0)
+		err = w.err;
+	for (size_t i = 0; err == 0 && w.table && i < w.n_best; i++)
+		err = oif_add(&w.oifs, &w.n, w.best[i]);
+out:
+	free(w.best);
+	if (err < 0) {
+		prefix_format(dst, a, sizeof(a));
+		failure_set(fail, "find the interfaces that route %s", a);
+		free(w.oifs);
+		return err;
+	}
 	fail_reset(fail);
-	*oifs = l.oifs;
-	*n = l.n;
+	*oifs = w.oifs;
+	*n = w.n;
 	return 0;
 }
 
