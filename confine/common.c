@@ -587,10 +587,11 @@ static void warn_no_interface(const struct service *svc,
 		if (oifs[i].n)
 			continue;
 		prefix_format(&svc->allows[i].dst, dst, sizeof(dst));
-		warn("%s:%u: service %s: nothing routes %s now, so the "
-		     "service's packets there are refused until `confine "
-		     "apply` runs again with a route in place",
-		     svc->file, svc->allows[i].line, svc->name, dst);
+		fprintf(stderr,
+			"%s:%u: warning: service %s: nothing routes %s now, "
+			"so the service's packets there are refused until "
+			"`confine apply` runs again with a route in place\n",
+			svc->file, svc->allows[i].line, svc->name, dst);
 	}
 }
 
