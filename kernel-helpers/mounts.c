@@ -52,11 +52,12 @@ bool mountinfo_parse(const char *line, struct mount_entry *out)
 /*
  * Filesystems whose files are the kernel's knobs, not anyone's data: a
  * write there changes the host (uevent_helper and module parameters in
- * sysfs, release_agent in cgroup v1, binfmt_misc's interpreters, ...).
+ * sysfs, release_agent in cgroup v1, binfmt_misc's interpreters, the
+ * SELinux policy, ...).
  */
 static const char *const kernel_fstypes[] = {
 	"sysfs", "cgroup", "debugfs",  "tracefs",     "securityfs", "configfs",
-	"bpf",	 "pstore", "efivarfs", "binfmt_misc", "fusectl",
+	"bpf",	 "pstore", "efivarfs", "binfmt_misc", "fusectl",    "selinuxfs",
 };
 
 /*
