@@ -26,6 +26,7 @@ bool mountinfo_parse(const char *line, struct mount_entry *out);
  * proc mount's sys/, sysrq-trigger, irq/, bus/, fs/ and acpi/, and every
  * mount of sysfs, cgroup v1, debugfs, tracefs, securityfs, configfs, bpf,
  * pstore, efivarfs, binfmt_misc, fusectl and selinuxfs. cgroup2 mounts
- * stay as they are (the service's own, made by cgroup_ns_enter). Needs CAP_SYS_ADMIN.
+ * stay as they are (the service's own, made by cgroup_ns_enter). Needs
+ * CAP_SYS_ADMIN.
  */
 int mounts_protect_kernel(struct failure *fail);
