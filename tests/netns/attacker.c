@@ -196,7 +196,7 @@ static void usage(void)
 		"  creds DEST...                      IDs, groups, caps; setuid(0); send\n"
 		"  bind-device METHOD IFNAME DEST...  choose the output interface, send\n"
 		"  with-fd [--netns F] KIND FD PROG [ARG...]  exec PROG holding KIND at FD\n"
-		"  send-fd FD [MARK MASK TABLE]       use an inherited descriptor\n");
+		"  send-fd FD [DEST|MARK MASK TABLE]  use an inherited descriptor\n");
 	exit(2);
 }
 
@@ -1785,7 +1785,9 @@ static int attack_with_fd(int argc, char **argv)
  * Uses an inherited descriptor FD: a datagram or a message through a
  * connected socket; through a netlink socket, the delete of confine's
  * IPv4 rule (MARK MASK TABLE); on a listening socket, one accepted
- * connection (waited for up to 10 s after printing LISTENING).
+ * connection (waited for up to 10 s after printing LISTENING), or with
+ * DEST, the end of the listening by connect(2) to AF_UNSPEC and a connect
+ * of the same socket to DEST.
  */
 static int attack_send_fd(int argc, char **argv)
 {
@@ -1811,6 +1813,22 @@ static int attack_send_fd(int argc, char **argv)
 				strtoul(argv[3], NULL, 0));
 		snprintf(label, sizeof(label), "netlink-fd-%d-delete-rule", fd);
 		report(label, nl_talk_fd(fd, buf, n, 1), t0);
+		return 0;
+	}
+	if (listening && argc == 2) {
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+		char rlabel[192];
+		struct dest d;
+
+		parse_dest(argv[1], &d);
+		snprintf(rlabel, sizeof(rlabel), "listening-fd-%d-reconnect:%s",
+			 fd, argv[1]);
+		snprintf(d.label, sizeof(d.label), "%s", rlabel);
+		if (connect(fd, &unspec, sizeof(unspec)) < 0)
+			err = errno;
+		else
+			err = send_on(fd, &d);
+		report(rlabel, err, t0);
 		return 0;
 	}
 	if (listening) {
