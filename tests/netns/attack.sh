@@ -714,6 +714,17 @@ file-handle)
 	echo "$out"
 	check_cap_absent "$out" ids CapEff 2 DAC_READ_SEARCH
 	check_cap_absent "$out" ids CapBnd 2 DAC_READ_SEARCH
+	# Kept on purpose, it is warned about like the others that undo
+	# confinement.
+	keep="$TMPDIR_TEST/keep.policy"
+	write_policy "$keep" "KeepCapabilities=dac_read_search"
+	line=$(grep -n '^KeepCapabilities=dac_read_search$' "$keep" | cut -d: -f1)
+	out=$("$CONFINE" check "$keep" 2>&1 >/dev/null)
+	rc=$?
+	echo "$out"
+	check "check accepts KeepCapabilities=dac_read_search (exit $rc)" test "$rc" -eq 0
+	check "check warns at $keep:$line that CAP_DAC_READ_SEARCH is kept" \
+		grep -qF "$keep:$line: warning: service syslog keeps CAP_DAC_READ_SEARCH" <<<"$out"
 	nothing_reached "$TOK"
 	still_confined
 	;;
