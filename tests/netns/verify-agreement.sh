@@ -16,6 +16,8 @@
 #	         static piece is still there, only the probe sees it
 #	digest   another policy applied over this one: only `status FILE` and
 #	         run, which have the file, can tell
+#	table    the whole nf_tables table (nft delete table): status without
+#	         the file no longer knows the service; with it, it must
 #
 # For each: `confine status` exits 1 and its line names the piece;
 # `status FILE` and `status --json FILE` do too; `confine run` prints the
@@ -48,7 +50,8 @@ confine_status() {
 	ST_OUT=$(timeout 30 "$CONFINE" status --netns "$CLIENT" "$@" \
 		2>"$TMPDIR_TEST/status.err")
 	ST_RC=$?
-	ST_LINE=$(grep -m1 '^service syslog:' <<<"$ST_OUT")
+	ST_LINE=$(grep -m1 '^service syslog:' <<<"$ST_OUT" ||
+		echo "(no line for service syslog: $(head -n 1 <<<"$ST_OUT"))")
 	ST_REASON=$(sed -n 's/^service syslog: NOT IN FORCE: //p' <<<"$ST_LINE")
 }
 
@@ -75,7 +78,9 @@ json_verdict() {
 		2>"$TMPDIR_TEST/status-json.err" |
 		"$PYTHON" -c '
 import json, sys
-s = {x["name"]: x for x in json.load(sys.stdin)["services"]}["syslog"]
+s = {x["name"]: x for x in json.load(sys.stdin)["services"]}.get("syslog")
+if s is None:
+    sys.exit("no service syslog in the JSON")
 print(str(s.get("in_force")).lower())
 for k in ("missing", "reason", "not_in_force", "why"):
     if s.get(k) not in (None, "", [], {}):
@@ -255,6 +260,10 @@ break_chain() {
 	in_ns "$CLIENT" nft flush chain inet confine svc_syslog
 }
 
+break_table() {
+	in_ns "$CLIENT" nft delete table inet confine
+}
+
 break_digest() {
 	timeout 30 "$CONFINE" apply --netns "$CLIENT" "$other"
 }
@@ -296,5 +305,6 @@ piece route "route.*(10\.99\.5\.1|table $TABLE)" 1 break_route
 piece bpf "BPF" 0 break_bpf
 piece chain "probe" 0 break_chain
 piece digest "differ" 1 break_digest
+piece table "not installed" 1 break_table
 
 finish
