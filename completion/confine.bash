@@ -4,7 +4,8 @@
 # bash-completion loads it the first time "confine" is completed. It also
 # works on its own: `. completion/confine.bash`.
 #
-# What it completes: the commands; each command's options; network
+# What it completes: the commands, --help and --version; each command's
+# options, --help among them; the command names after "help"; network
 # namespace names after --netns (from /run/netns, where `ip netns add` puts
 # them); files after -p and for check and apply; the service names of the
 # -p file after -s; installed service names for remove (read with `confine
@@ -75,7 +76,7 @@ _confine() {
 	COMPREPLY=()
 
 	if [ "$cword" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "check apply run remove status --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "check apply run remove status help --help --version" -- "$cur"))
 		return 0
 	fi
 	cmd=${words[1]}
@@ -147,34 +148,38 @@ _confine() {
 	case $cmd in
 	check)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--rules" -- "$cur"))
+			COMPREPLY=($(compgen -W "--rules --help" -- "$cur"))
 		else
 			_confine_files "$cur"
 		fi
 		;;
 	apply)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--netns" -- "$cur"))
+			COMPREPLY=($(compgen -W "--netns --help" -- "$cur"))
 		else
 			_confine_files "$cur"
 		fi
 		;;
 	run)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--netns --policy -p --service -s --" -- "$cur"))
+			COMPREPLY=($(compgen -W "--netns --policy -p --service -s --help --" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -c -- "$cur"))
 		fi
 		;;
 	remove)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--netns" -- "$cur"))
+			COMPREPLY=($(compgen -W "--netns --help" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$(_confine_installed "$netns")" -- "$cur"))
 		fi
 		;;
 	status)
-		COMPREPLY=($(compgen -W "--netns --json" -- "$cur"))
+		COMPREPLY=($(compgen -W "--netns --json --help" -- "$cur"))
+		;;
+	help)
+		[ "$cword" -eq 2 ] &&
+			COMPREPLY=($(compgen -W "check apply run remove status help" -- "$cur"))
 		;;
 	esac
 	return 0

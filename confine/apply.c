@@ -35,6 +35,5 @@ int cmd_apply(int argc, char **argv)
 	plan_free(&plan);
 	return r;
 usage:
-	fprintf(stderr, "Usage: confine apply [--netns NS] FILE...\n");
-	return EXIT_POLICY;
+	return usage_error(argv, c);
 }

@@ -20,17 +20,12 @@ int cmd_check(int argc, char **argv)
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (c != 'r') {
-			fprintf(stderr,
-				"Usage: confine check [--rules] FILE...\n");
-			return EXIT_POLICY;
-		}
+		if (c != 'r')
+			return usage_error(argv, c);
 		rules = true;
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "Usage: confine check [--rules] FILE...\n");
-		return EXIT_POLICY;
-	}
+	if (optind >= argc)
+		return usage_error(argv, c);
 	r = load_plan(&plan, argv + optind, argc - optind);
 	if (r)
 		return r;

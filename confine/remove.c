@@ -94,11 +94,8 @@ int cmd_remove(int argc, char **argv)
 	int c, r, n_names, ret = 0;
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (c != 'n') {
-			fprintf(stderr, "Usage: confine remove [--netns NS] "
-					"[NAME...]\n");
-			return EXIT_POLICY;
-		}
+		if (c != 'n')
+			return usage_error(argv, c);
 		netns = optarg;
 	}
 	names = argv + optind;

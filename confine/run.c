@@ -611,7 +611,5 @@ out_plan:
 	plan_free(&plan);
 	return r;
 usage:
-	fprintf(stderr, "Usage: confine run [--netns NS] -p FILE [-s NAME] "
-			"-- CMD [ARG...]\n");
-	return EXIT_POLICY;
+	return usage_error(argv, c);
 }

@@ -193,9 +193,7 @@ int cmd_status(int argc, char **argv)
 			json = true;
 			break;
 		default:
-			fprintf(stderr, "Usage: confine status [--netns NS] "
-					"[--json]\n");
-			return EXIT_POLICY;
+			return usage_error(argv, c);
 		}
 	}
 	r = session_open(&s, netns, LOCK_SHARED);
