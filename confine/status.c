@@ -4,6 +4,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "confine/commands.h"
 #include "confine/common.h"
@@ -124,50 +127,118 @@ static void print_text(const struct nft_state *st, struct service_view *v,
 		       st->others_refused);
 }
 
-static const char *jbool(bool b)
+/*
+ * A JSON string holds Unicode, and jansson refuses bytes that are not
+ * UTF-8. A cgroup name may hold any byte but '/' and NUL, so a path that
+ * is not UTF-8 is shown with each byte above 0x7f as U+FFFD, not dropped.
+ */
+static json_t *json_text(const char *s)
 {
-	return b ? "true" : "false";
+	_cleanup_free_ char *u = NULL;
+	size_t len = 0;
+	json_t *j;
+
+	j = json_string(s);
+	if (j)
+		return j;
+	u = malloc(strlen(s) * 3 + 1);
+	if (!u)
+		return NULL;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x80) {
+			u[len++] = *s;
+			continue;
+		}
+		memcpy(u + len, "\xef\xbf\xbd", 3);
+		len += 3;
+	}
+	return json_stringn(u, len);
 }
 
-/* Service names and cgroup paths are restricted to JSON-safe characters. */
-static void print_json(const struct nft_state *st, struct service_view *v,
-		       size_t n)
+static json_t *json_cgroup(const struct cgroup_view *cv)
 {
-	printf("{\"services\":[");
-	for (size_t i = 0; i < n; i++) {
-		const struct nft_service *is = v[i].is;
+	json_auto_t *pids = json_array();
 
-		printf("%s{\"name\":\"%s\",\"mark\":\"0x%08" PRIx32
-		       "\",\"mark_mask\":\"0x%08" PRIx32 "\",\"table\":%" PRIu32
-		       ",\"exclusive\":%s,\"cgroups\":[",
-		       i ? "," : "", is->name, v[i].mark, st->mark_mask,
-		       is->table, jbool(is->exclusive));
-		for (size_t j = 0; j < is->n_cgroups; j++) {
-			struct cgroup_view *cv = &v[i].cgroups[j];
+	if (!pids)
+		return NULL;
+	for (size_t k = 0; k < cv->n_pids; k++)
+		if (json_array_append_new(pids, json_integer(cv->pids[k])) < 0)
+			return NULL;
+	/* "o" hands the path and the pids to the new object. */
+	return json_pack("{s:o,s:I,s:b,s:o}", "path",
+			 cv->rel ? json_text(cv->rel) : json_null(), "id",
+			 (json_int_t)cv->id, "sockets_marked",
+			 cv->sockets_marked, "pids", TAKE_PTR(pids));
+}
 
-			printf("%s{\"path\":", j ? "," : "");
-			if (cv->rel)
-				printf("\"%s\"", cv->rel);
-			else
-				printf("null");
-			printf(",\"id\":%" PRIu64 ",\"sockets_marked\":%s"
-			       ",\"pids\":[",
-			       cv->id, jbool(cv->sockets_marked));
-			for (size_t k = 0; k < cv->n_pids; k++)
-				printf("%s%d", k ? "," : "", (int)cv->pids[k]);
-			printf("]}");
-		}
-		printf("],\"state\":{\"nft\":true,\"rule_ipv4\":%s,"
-		       "\"rule_ipv6\":%s,\"unreachable_ipv4\":%s,"
-		       "\"unreachable_ipv6\":%s},\"in_force\":%s,"
-		       "\"packets\":{\"allowed\":%" PRIu64
-		       ",\"refused\":%" PRIu64 "}}",
-		       jbool(v[i].rt.rule[0]), jbool(v[i].rt.rule[1]),
-		       jbool(v[i].rt.unreachable[0]),
-		       jbool(v[i].rt.unreachable[1]), jbool(v[i].in_force),
-		       is->allowed_packets, is->refused_packets);
+static json_t *json_service(const struct nft_state *st,
+			    const struct service_view *v)
+{
+	json_auto_t *cgroups = json_array();
+	const struct nft_service *is = v->is;
+	char mark[16], mask[16];
+
+	if (!cgroups)
+		return NULL;
+	for (size_t j = 0; j < is->n_cgroups; j++)
+		if (json_array_append_new(cgroups,
+					  json_cgroup(&v->cgroups[j])) < 0)
+			return NULL;
+	snprintf(mark, sizeof(mark), "0x%08" PRIx32, v->mark);
+	snprintf(mask, sizeof(mask), "0x%08" PRIx32, st->mark_mask);
+	/* One key and its value a line; "o" hands the value over. */
+	/* clang-format off */
+	return json_pack("{s:o,s:s,s:s,s:I,s:b,s:o,"
+			 "s:{s:b,s:b,s:b,s:b,s:b},s:b,s:{s:I,s:I}}",
+		"name", json_text(is->name),
+		"mark", mark,
+		"mark_mask", mask,
+		"table", (json_int_t)is->table,
+		"exclusive", is->exclusive,
+		"cgroups", TAKE_PTR(cgroups),
+		"state",
+			"nft", 1,
+			"rule_ipv4", v->rt.rule[0],
+			"rule_ipv6", v->rt.rule[1],
+			"unreachable_ipv4", v->rt.unreachable[0],
+			"unreachable_ipv6", v->rt.unreachable[1],
+		"in_force", v->in_force,
+		"packets",
+			"allowed", (json_int_t)is->allowed_packets,
+			"refused", (json_int_t)is->refused_packets);
+	/* clang-format on */
+}
+
+/*
+ * Through jansson, so that every string is escaped: a leaf under a systemd
+ * unit is named after the unit's cgroup, which may hold "\x2d", a quote or
+ * a backslash. Keys keep the order they are added in (jansson >= 2.8).
+ */
+static int print_json(const struct nft_state *st, struct service_view *v,
+		      size_t n)
+{
+	json_auto_t *root = NULL;
+	json_auto_t *services = json_array();
+
+	if (!services)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(services, json_service(st, &v[i])) <
+		    0)
+			goto nomem;
+	root = json_pack("{s:o,s:I}", "services", TAKE_PTR(services),
+			 "others_refused", (json_int_t)st->others_refused);
+	if (!root)
+		goto nomem;
+	if (json_dumpf(root, stdout, JSON_COMPACT) < 0 || putchar('\n') < 0) {
+		fprintf(stderr, "confine: cannot print the status: %m\n");
+		return EXIT_FAILED;
 	}
-	printf("],\"others_refused\":%" PRIu64 "}\n", st->others_refused);
+	return 0;
+nomem:
+	fprintf(stderr, "confine: cannot build the status as JSON: %s\n",
+		strerror(ENOMEM));
+	return EXIT_FAILED;
 }
 
 int cmd_status(int argc, char **argv)
@@ -213,7 +284,7 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	if (json)
-		print_json(&s.installed, views, filled);
+		ret = print_json(&s.installed, views, filled);
 	else
 		print_text(&s.installed, views, filled);
 out:

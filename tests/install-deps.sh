@@ -8,7 +8,7 @@ set -u
 
 packages=(
 	build-essential meson ninja-build pkg-config
-	libmnl-dev libnftnl-dev libinih-dev libseccomp-dev libcap-ng-dev scdoc
+	libmnl-dev libnftnl-dev libinih-dev libseccomp-dev libcap-ng-dev libjansson-dev scdoc
 	rsyslog nftables iproute2 iputils-ping bsdutils python3 procps bpftool
 	clang-format git
 	# man(1) and groff, which render the man pages in the install check;
