@@ -19,9 +19,11 @@
 #	table    the whole nf_tables table (nft delete table): status without
 #	         the file no longer knows the service; with it, it must
 #
-# For each: `confine status` exits 1 and its line names the piece;
-# `status FILE` and `status --json FILE` do too; `confine run` prints the
-# same reason text as `status FILE`, applies again, and either starts the
+# First a whole install, with Mark= and Table= automatic and then set, is
+# in force by status, status FILE, status --json and run. Then, for each
+# piece: `confine status` exits 1 and its line names the piece; `status
+# FILE` and `status --json FILE` do too; `confine run` prints the same
+# reason text as `status FILE`, applies again, and either starts the
 # program (status then says in force) or refuses with a reason that status
 # then repeats. `confine apply` restores the piece before the next one.
 
@@ -31,12 +33,19 @@ require_all
 require_cmds bpftool
 setup_topology
 
-policy="$TMPDIR_TEST/syslog.policy"
 # 10.99.5.1 is reached by a Route= of table T only, so that one route of
-# the table is the policy's and not confine's own.
-write_policy "$policy" "Allow=udp 10.99.5.1:514" "Route=10.99.5.1 via $SRV_V4"
+# the table is the policy's and not confine's own. The pieces are broken
+# under a policy with Mark= and Table=, as examples/syslog.policy has;
+# one with both automatic is checked healthy first (status FILE must assign
+# them as run does before it can compare anything).
+auto="$TMPDIR_TEST/auto.policy"
+write_policy "$auto" "Allow=udp 10.99.5.1:514" "Route=10.99.5.1 via $SRV_V4"
+policy="$TMPDIR_TEST/syslog.policy"
+write_policy "$policy" "Allow=udp 10.99.5.1:514" "Route=10.99.5.1 via $SRV_V4" \
+	"Mark=0x14" "Table=20"
 other="$TMPDIR_TEST/other.policy"
-write_policy "$other" "Allow=udp 10.99.5.1:515" "Route=10.99.5.1 via $SRV_V4"
+write_policy "$other" "Allow=udp 10.99.5.1:515" "Route=10.99.5.1 via $SRV_V4" \
+	"Mark=0x14" "Table=20"
 
 prog=$(type -P echo)
 cg_dir="$CGROUP2$(service_cgroup)"
@@ -55,11 +64,12 @@ confine_status() {
 	ST_REASON=$(sed -n 's/^service syslog: NOT IN FORCE: //p' <<<"$ST_LINE")
 }
 
-# confine_run: `confine run -p POLICY -- echo OK`. Sets RUN_RC, RUN_OUT,
-# RUN_ERR, RUN_REASON (of "is not in force: R; applying it again") and
-# RUN_REFUSAL (of "refusing to start ...: ... is not in force: R").
+# confine_run [FILE]: `confine run -p FILE -- echo OK`, FILE the pieces'
+# policy unless given. Sets RUN_RC, RUN_OUT, RUN_ERR, RUN_REASON (of "is
+# not in force: R; applying it again") and RUN_REFUSAL (of "refusing to
+# start ...: ... is not in force: R").
 confine_run() {
-	timeout 30 "$CONFINE" run --netns "$CLIENT" -p "$policy" -- "$prog" OK \
+	timeout 30 "$CONFINE" run --netns "$CLIENT" -p "${1:-$policy}" -- "$prog" OK \
 		>"$TMPDIR_TEST/run.out" 2>"$TMPDIR_TEST/run.err"
 	RUN_RC=$?
 	RUN_OUT=$(cat "$TMPDIR_TEST/run.out")
@@ -136,13 +146,16 @@ restore() {
 	read_installed
 }
 
-# piece NAME REGEX FILE_ONLY CMD...: break one piece with CMD, then see
-# that status, status FILE, status --json FILE and run all name it (REGEX,
+# piece NAME REGEX FLAGS CMD...: break one piece with CMD, then see that
+# status, status FILE, status --json FILE and run all name it (REGEX,
 # grep -E), that run's reason is status's word for word, and what run did.
-# FILE_ONLY=1 for a piece that only a command with the policy can see.
+# FLAGS, comma-separated or "-": file_only for a piece that only a command
+# with the policy can see; first_run for a service gone altogether, which
+# run applies without a word, as on its first start.
 piece() {
-	local name=$1 regex=$2 file_only=$3 json key val
+	local name=$1 regex=$2 flags=",$3," json key val file_only=0
 	shift 3
+	[[ $flags == *,file_only,* ]] && file_only=1
 	log "---- $name: $*"
 	if ! in_force "$policy"; then
 		fail "$name: not in force before breaking it: '$ST_LINE'"
@@ -189,14 +202,16 @@ piece() {
 	confine_run
 	echo "run: exit $RUN_RC, stdout '$RUN_OUT'"
 	echo "$RUN_ERR" | sed 's/^/run: /'
-	if [ -n "$RUN_REASON" ]; then
+	if [[ $flags == *,first_run,* ]] && [ -z "$RUN_REASON" ]; then
+		pass "$name: run applies the service as on a first start, without a word"
+	elif [ -n "$RUN_REASON" ]; then
 		pass "$name: run says the service is not in force and applies it again"
 	else
 		fail "$name: run does not say 'confine: service syslog is not in force: ...; applying it again'"
 	fi
 	if same_text "$RUN_REASON" "$reason"; then
 		pass "$name: run and status FILE give the same reason"
-	else
+	elif [[ $flags != *,first_run,* ]] || [ -n "$RUN_REASON" ]; then
 		fail "$name: run's reason '$RUN_REASON' differs from status FILE's '$reason'"
 	fi
 	if [ "$RUN_RC" -eq 0 ]; then
@@ -270,41 +285,51 @@ break_digest() {
 
 # ---------------------------------------------------------------- healthy
 
-apply_checked "confine apply of the syslog policy" "$policy"
+# healthy WHAT FILE: a whole install of FILE is in force by every command.
+healthy() {
+	local what=$1 file=$2 json
+	confine_status
+	echo "$ST_OUT"
+	check "$what: status exits 0 (saw $ST_RC)" test "$ST_RC" -eq 0
+	check "$what: status says 'service syslog: in force' (saw '$ST_LINE')" \
+		test "$ST_LINE" = "service syslog: in force"
+	confine_status "$file"
+	check "$what: status FILE exits 0 (saw $ST_RC)" test "$ST_RC" -eq 0
+	check "$what: status FILE says 'service syslog: in force' (saw '$ST_LINE')" \
+		test "$ST_LINE" = "service syslog: in force"
+	json=$(json_verdict)
+	check "$what: status --json has in_force true" test "$(head -n 1 <<<"$json")" = true
+	check "$what: status --json names nothing missing (saw '$(sed -n 2p <<<"$json")')" \
+		test -z "$(sed -n 2p <<<"$json")"
+	json=$(json_verdict "$file")
+	check "$what: status --json FILE has in_force true" test "$(head -n 1 <<<"$json")" = true
+	confine_run "$file"
+	echo "$RUN_ERR"
+	check "$what: run exits 0 (saw $RUN_RC)" test "$RUN_RC" -eq 0
+	check "$what: run starts the program (stdout '$RUN_OUT')" test "$RUN_OUT" = OK
+	check_not "$what: run does not say the service is not in force" \
+		grep -q "not in force" <<<"$RUN_ERR"
+}
+
+apply_checked "confine apply of the policy with automatic Mark= and Table=" "$auto"
+healthy "healthy, automatic mark and table" "$auto"
+
+apply_checked "confine apply of the policy with Mark=0x14 and Table=20" "$policy"
 read_installed
 log "installed: mark $MARK/$MASK, table $TABLE, cgroup $cg_dir (id $CG_ID, level $LEVEL)"
-
-confine_status
-echo "$ST_OUT"
-check "healthy: status exits 0 (saw $ST_RC)" test "$ST_RC" -eq 0
-check "healthy: status says 'service syslog: in force' (saw '$ST_LINE')" \
-	test "$ST_LINE" = "service syslog: in force"
-confine_status "$policy"
-check "healthy: status FILE exits 0 (saw $ST_RC)" test "$ST_RC" -eq 0
-check "healthy: status FILE says 'service syslog: in force' (saw '$ST_LINE')" \
-	test "$ST_LINE" = "service syslog: in force"
-json=$(json_verdict)
-check "healthy: status --json has in_force true" test "$(head -n 1 <<<"$json")" = true
-check "healthy: status --json names nothing missing (saw '$(sed -n 2p <<<"$json")')" \
-	test -z "$(sed -n 2p <<<"$json")"
-confine_run
-echo "$RUN_ERR"
-check "healthy: run exits 0 (saw $RUN_RC)" test "$RUN_RC" -eq 0
-check "healthy: run starts the program (stdout '$RUN_OUT')" test "$RUN_OUT" = OK
-check_not "healthy: run does not say the service is not in force" \
-	grep -q "not in force" <<<"$RUN_ERR"
+healthy "healthy" "$policy"
 
 # ---------------------------------------------------------------- broken
 
-piece map "cgroup map" 0 break_map
-piece rule4 "IPv4 rule fwmark 0x0*$MARK_HEX/0x0*$MASK_HEX lookup $TABLE" 0 break_rule 4
-piece rule6 "IPv6 rule fwmark 0x0*$MARK_HEX/0x0*$MASK_HEX lookup $TABLE" 0 break_rule 6
-piece unreach4 "IPv4 unreachable default.* $TABLE" 0 break_unreachable 4
-piece unreach6 "IPv6 unreachable default.* $TABLE" 0 break_unreachable 6
-piece route "route.*(10\.99\.5\.1|table $TABLE)" 1 break_route
-piece bpf "BPF" 0 break_bpf
-piece chain "probe" 0 break_chain
-piece digest "differ" 1 break_digest
-piece table "not installed" 1 break_table
+piece map "map" - break_map
+piece rule4 "IPv4 rule fwmark 0x0*$MARK_HEX/0x0*$MASK_HEX lookup $TABLE" - break_rule 4
+piece rule6 "IPv6 rule fwmark 0x0*$MARK_HEX/0x0*$MASK_HEX lookup $TABLE" - break_rule 6
+piece unreach4 "IPv4 unreachable default.* $TABLE" - break_unreachable 4
+piece unreach6 "IPv6 unreachable default.* $TABLE" - break_unreachable 6
+piece route "route.*(10\.99\.5\.1|table $TABLE)" file_only break_route
+piece bpf "BPF" - break_bpf
+piece chain "probe" - break_chain
+piece digest "differ" file_only break_digest
+piece table "not installed" file_only,first_run break_table
 
 finish
