@@ -16,7 +16,10 @@ rounds=${ROUNDS:-3}
 [ -x "$confine" ] && [ -x "$send" ] || { echo "build first: ninja -C $build" >&2; exit 1; }
 
 ns=confine-bench-$$
-cg2=$(awk '$(NF-2) == "cgroup2" && $4 == "/" { print $5; exit }' /proc/self/mountinfo)
+# find_cgroup2
+# shellcheck source=../lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+cg2=$(find_cgroup2)
 parent=confine-bench-$$
 dir=$(mktemp -d)
 sink_pid=

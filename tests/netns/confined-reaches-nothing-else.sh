@@ -16,11 +16,11 @@ write_policy "$policy"
 
 tok="else-$$-$RANDOM$RANDOM"
 
-allowed=(tcp:$SRV_V4:601 udp:$SRV_V4:514 "tcp:[$SRV_V6]:601" "udp:[$SRV_V6]:514")
+allowed=("tcp:$SRV_V4:601" "udp:$SRV_V4:514" "tcp:[$SRV_V6]:601" "udp:[$SRV_V6]:514")
 denied=(
-	tcp:$SRV2_V4:601 udp:$SRV2_V4:514 tcp:$SRV2_V4:8080
+	"tcp:$SRV2_V4:601" "udp:$SRV2_V4:514" "tcp:$SRV2_V4:8080"
 	"tcp:[$SRV2_V6]:601" "udp:[$SRV2_V6]:514" "tcp:[$SRV2_V6]:8080"
-	tcp:$SRV_V4:8080 udp:$SRV_V4:515
+	"tcp:$SRV_V4:8080" "udp:$SRV_V4:515"
 	"tcp:[$SRV_V6]:8080" "udp:[$SRV_V6]:515"
 )
 

@@ -41,12 +41,11 @@ print("listening", flush=True)
 while True:
 	c, peer = srv.accept()
 	# The id (inode) of its cgroup: inside confine's cgroup namespace the
-	# path reads "/", the id is the same from everywhere.
+	# path reads "/", the id is the same from everywhere. CGROUP2, the
+	# mount point, comes from lib.sh; confine remounts cgroup2 there.
 	with open("/proc/self/cgroup") as f:
 		cg = [l[3:].strip() for l in f if l.startswith("0::")][0]
-	with open("/proc/self/mountinfo") as f:
-		mnt = [l.split(" - ")[0].split()[4] for l in f
-		       if l.split(" - ")[1].split()[0] == "cgroup2"][0]
+	mnt = os.environ["CGROUP2"]
 	lines = ["hello %s cgroup-id %d" % (peer[0], os.stat(mnt + cg).st_ino)]
 	for host in sys.argv[1:]:
 		lines.append("outbound " + attempt(host, 8080))

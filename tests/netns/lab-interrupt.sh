@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lab-lib.sh"
 
 lab_require
-host_before=$(host_net_state)
+host_before=$(host_net_digest)
 
 # Job control: each background job gets a process group of its own, as a
 # command started from a terminal does, and does not start with SIGINT
@@ -38,8 +38,7 @@ interrupt() {
 		kill -"$sig" "$pid"
 	fi
 	# Bounded: teardown takes a few seconds at most.
-	local i
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -6,9 +6,11 @@
 # machine, a trap that takes that lab down whatever happens, and a way to
 # list everything of a lab that is left.
 
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LAB_SCRIPT=$(cd "$(dirname "$0")/../.." && pwd)/lab/confine-lab
+# shellcheck disable=SC2034 # for the lab tests that source this file
 PROBE=$(cd "$(dirname "$0")/../.." && pwd)/lab/probe
 export CONFINE_LAB_PREFIX="cfl-$$"
 readonly LAB_STATE_DIR=/run/confine-lab/$CONFINE_LAB_PREFIX
@@ -37,15 +39,10 @@ lab() {
 	"$LAB_SCRIPT" "$@"
 }
 
-# The host's own network namespace, which the lab must never change.
-host_net_state() {
-	{
-		ip rule show
-		ip -6 rule show
-		ip route show table all
-		ip -6 route show table all
-		nft list ruleset 2>/dev/null
-	} | sha256sum
+# A digest of the host's own network namespace (host_net_state,
+# lab/lib.sh), which the lab must never change.
+host_net_digest() {
+	host_net_state | sha256sum
 }
 
 # The inode numbers of the lab's network namespaces that exist now; a
@@ -61,18 +58,17 @@ lab_netns_inodes() {
 # exists: namespace, cgroup, state directory, or a running process in one
 # of the given namespaces or with the lab's files on its command line.
 lab_leftovers() {
-	local node ino pid link state
+	local node ino pid link
 	for node in client router logsrv; do
 		[ -e "/run/netns/$CONFINE_LAB_PREFIX-$node" ] &&
 			echo "network namespace $CONFINE_LAB_PREFIX-$node"
 	done
 	[ -e "$CGROUP2/$CONFINE_LAB_PREFIX" ] && echo "cgroup $CGROUP2/$CONFINE_LAB_PREFIX"
 	[ -e "$LAB_STATE_DIR" ] && echo "directory $LAB_STATE_DIR"
-	for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+	for pid in /proc/[0-9]*; do
+		pid=${pid#/proc/}
 		[ "$pid" = "$$" ] && continue
-		# A zombie has stopped running and only waits to be reaped.
-		state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
-		[ -n "$state" ] && [ "$state" != Z ] || continue
+		running "$pid" || continue
 		link=$(readlink "/proc/$pid/ns/net" 2>/dev/null)
 		for ino in "$@"; do
 			[ "$link" = "net:[$ino]" ] &&
@@ -95,5 +91,5 @@ check_nothing_left() {
 		fail "$what: left behind: $(tr '\n' ';' <<<"$left")"
 	fi
 	check "$what: the host's ip rules, routes and nf_tables ruleset are unchanged" \
-		test "$(host_net_state)" = "$host"
+		test "$(host_net_digest)" = "$host"
 }

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lab-lib.sh"
 
 lab_require
-host_before=$(host_net_state)
+host_before=$(host_net_digest)
 
 out=$(lab up 2>&1)
 rc=$?

@@ -23,10 +23,18 @@
 # The client reaches both servers over connected routes only; it has no
 # default route.
 #
+# The functions the lab shares with the tests (checks, waiting, the cgroup2
+# mount, namespaces, the syslog policy) are in lab/lib.sh; the Python
+# helpers (probe.py, sink.py, status-field.py) in tests/helpers/.
+#
 # Environment: CONFINE (the binary; set by meson), CONFINE_TESTS_MUST_RUN=1
 # turns a skip into a failure.
 
 set -u
+
+# shellcheck source=../../lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lab/lib.sh"
+HELPERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../helpers" && pwd)
 
 readonly KSFT_SKIP=77
 
@@ -53,11 +61,9 @@ readonly CLIENT2_V6=fd00:99:1::2
 TEST_PIDS=()        # processes this test started, killed by PID
 TEST_NETNS=()       # namespaces this test created
 TMPDIR_TEST=""      # scratch directory
-CGROUP2=""          # cgroup2 mount point, from /proc/self/mountinfo
+CGROUP2=""          # cgroup2 mount point (find_cgroup2), exported
 CG_TEST=""          # <cgroup2>/confine-test-$$, created and removed here
 CG_PARENT_REL=""    # what policies put in CgroupParent=
-FAILED=0
-CHECKS=0
 
 if [ -x /usr/bin/python3 ]; then
 	PYTHON=/usr/bin/python3
@@ -71,38 +77,7 @@ log() {
 	printf '%s: %s\n' "$TEST_NAME" "$*"
 }
 
-pass() {
-	CHECKS=$((CHECKS + 1))
-	printf 'PASS: %s\n' "$*"
-}
-
-fail() {
-	CHECKS=$((CHECKS + 1))
-	FAILED=$((FAILED + 1))
-	printf 'FAIL: %s\n' "$*"
-}
-
-# check DESCRIPTION CMD [ARG...]: run CMD, PASS when it exits 0.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		pass "$what"
-	else
-		fail "$what (command: $*)"
-	fi
-}
-
-# check_not DESCRIPTION CMD [ARG...]: PASS when CMD fails.
-check_not() {
-	local what=$1
-	shift
-	if "$@"; then
-		fail "$what (command unexpectedly succeeded: $*)"
-	else
-		pass "$what"
-	fi
-}
+# pass, fail, check and check_not: lab/lib.sh.
 
 # Exit 77 so meson counts a skip; in CI (CONFINE_TESTS_MUST_RUN=1) a test
 # that cannot run is a failure, as bubblewrap's BWRAP_MUST_WORK.
@@ -118,46 +93,19 @@ skip() {
 
 # Call at the end of a test: the exit status says whether every check held.
 finish() {
+	if checks_held; then
+		log "all $CHECKS checks passed"
+		exit 0
+	fi
 	if [ "$FAILED" -ne 0 ]; then
 		log "$FAILED of $CHECKS checks failed"
-		exit 1
-	fi
-	if [ "$CHECKS" -eq 0 ]; then
+	else
 		log "no check ran"
-		exit 1
 	fi
-	log "all $CHECKS checks passed"
-	exit 0
+	exit 1
 }
 
-# ---------------------------------------------------------------- waiting
-
-# busywait TIMEOUT_MS CMD [ARG...]: run CMD every 50 ms until it succeeds or
-# TIMEOUT_MS have passed (counted both by attempts and by the clock, so
-# that a slow CMD cannot stretch the wait). Returns CMD's last status.
-busywait() {
-	local timeout_ms=$1
-	shift
-	local max_tries=$((timeout_ms / 50 + 1))
-	local start now tries=0 rc
-	start=$(date +%s%N)
-	while :; do
-		"$@" && return 0
-		rc=$?
-		tries=$((tries + 1))
-		now=$(date +%s%N)
-		if [ $tries -ge $max_tries ] ||
-		   [ $(((now - start) / 1000000)) -ge "$timeout_ms" ]; then
-			return $rc
-		fi
-		sleep 0.05
-	done
-}
-
-# Milliseconds since the epoch, for measuring how long something took.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
+# busywait, now_ms, wait_line: lab/lib.sh.
 
 # ---------------------------------------------------------------- requirements
 
@@ -172,18 +120,12 @@ require_cmds() {
 	done
 }
 
-# The cgroup2 mount is found, never assumed: on hybrid hosts it is
-# /sys/fs/cgroup/unified, on unified ones /sys/fs/cgroup.
-find_cgroup2() {
-	# mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SRC SUPEROPTS
-	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
-	       if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo
-}
-
+# CGROUP2 is exported for the Python helpers, which name cgroups below it.
 require_cgroup2() {
 	CGROUP2=$(find_cgroup2)
 	[ -n "$CGROUP2" ] || skip "no cgroup2 file system mounted"
 	[ -w "$CGROUP2" ] || skip "cgroup2 at $CGROUP2 is not writable"
+	export CGROUP2
 }
 
 require_confine() {
@@ -208,10 +150,10 @@ require_all() {
 # ---------------------------------------------------------------- cleanup
 
 kill_pid() {
-	local pid=$1 i
+	local pid=$1
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 1 40); do
+	for _ in $(seq 1 40); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -229,7 +171,7 @@ cgroup_pids_recursive() {
 }
 
 cleanup() {
-	local rc=$? pid ns d
+	local rc=$? pid ns
 	trap - EXIT
 	# A second signal must not cut the cleanup short and leave
 	# namespaces or cgroups behind.
@@ -286,34 +228,15 @@ make_cgroup_subtree() {
 
 # ---------------------------------------------------------------- topology
 
+# add_netns NS: netns_add (lab/lib.sh), and cleanup deletes it.
 add_netns() {
-	local ns=$1
-	ip netns add "$ns" || return 1
-	TEST_NETNS+=("$ns")
-	ip -n "$ns" link set lo up
-	# Duplicate address detection would hold IPv6 addresses "tentative"
-	# for a second or more; these links are private, so skip it.
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0
+	netns_add "$1" || return 1
+	TEST_NETNS+=("$1")
 }
 
-# veth NS_A IF_A NS_B IF_B: a veth pair created directly inside the
-# namespaces, so it never appears in the host's.
-veth() {
-	ip -n "$1" link add "$2" type veth peer name "$4" netns "$3" || return 1
-	ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.accept_dad=0"
-	ip netns exec "$3" sysctl -qw "net.ipv6.conf.$4.accept_dad=0"
-}
-
+# addr NS DEV ADDRESS/LEN...: addrs (lab/lib.sh).
 addr() {
-	local ns=$1 dev=$2
-	shift 2
-	local a
-	for a in "$@"; do
-		ip -n "$ns" addr add "$a" dev "$dev" nodad 2>/dev/null ||
-			ip -n "$ns" addr add "$a" dev "$dev" || return 1
-	done
-	ip -n "$ns" link set "$dev" up
+	addrs "$@"
 }
 
 v6_ready() {
@@ -345,19 +268,7 @@ setup_topology() {
 	log "topology up: $CLIENT, $SRV ($SRV_V4 $SRV_V6), $SRV2 ($SRV2_V4 $SRV2_V6)"
 }
 
-# in_ns NS CMD...: shorthand.
-in_ns() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
-
-# listening NS udp|tcp PORT
-listening() {
-	local opt=-Hlnt
-	[ "$2" = udp ] && opt=-Hlnu
-	in_ns "$1" ss $opt "sport = :$3" | grep -q .
-}
+# in_ns, veth, listening: lab/lib.sh.
 
 # ---------------------------------------------------------------- rsyslog
 
@@ -423,7 +334,7 @@ write_client_rsyslog_conf() {
 	CLIENT_SOCK="$dir/log.sock"
 	CLIENT_CONF="$dir/client.conf"
 	CLIENT_PIDFILE="$dir/client.pid"
-	local p t target port proto
+	local p target port proto
 	{
 		echo "global(workDirectory=\"$dir/work\")"
 		echo 'module(load="imuxsock" SysSock.Use="off")'
@@ -449,26 +360,12 @@ write_client_rsyslog_conf() {
 # ---------------------------------------------------------------- policy
 
 # write_policy FILE [EXTRA_SERVICE_LINES...]: the syslog service of the
-# tests: the four log paths, exclusive.
+# tests (syslog_policy, lab/lib.sh): the four log paths to the log server,
+# exclusive, under the test's cgroup subtree.
 write_policy() {
 	local f=$1
 	shift
-	{
-		echo "[Confine]"
-		echo "CgroupParent=$CG_PARENT_REL"
-		echo
-		echo "[Service]"
-		echo "Name=syslog"
-		echo "Allow=udp $SRV_V4:514"
-		echo "Allow=tcp $SRV_V4:601"
-		echo "Allow=udp [$SRV_V6]:514"
-		echo "Allow=tcp [$SRV_V6]:601"
-		echo "Exclusive=yes"
-		local l
-		for l in "$@"; do
-			echo "$l"
-		done
-	} >"$f"
+	syslog_policy "$CG_PARENT_REL" "$SRV_V4" "$SRV_V6" "$@" >"$f"
 }
 
 # apply_checked DESCRIPTION FILE: `confine apply FILE` in the client, and a
@@ -509,25 +406,10 @@ proc_cgroup() {
 # e.g. status_field syslog "s['mark']". Fails when the service is not listed.
 status_field() {
 	"$CONFINE" status --netns "$CLIENT" --json 2>"$TMPDIR_TEST/status.err" |
-		"$PYTHON" -c '
-import json, sys
-d = json.load(sys.stdin)
-svc = {x["name"]: x for x in d.get("services", [])}
-s = svc.get(sys.argv[1])
-if s is None:
-    sys.exit(1)
-v = eval(sys.argv[2], {"s": s})
-print(str(v).lower() if isinstance(v, bool) else v)
-' "$1" "$2"
+		"$PYTHON" "$HELPERS_DIR/status-field.py" "$1" "$2"
 }
 
 # ---------------------------------------------------------------- observing
-
-# wait_line FILE REGEX [TIMEOUT_MS]: wait until a line matching REGEX
-# (grep -E) is in FILE.
-wait_line() {
-	busywait "${3:-5000}" grep -qE -- "$2" "$1"
-}
 
 # A barrier for "nothing arrived": send a marker to the log server from
 # inside its own namespace (UDP and TCP) and wait for both. rsyslog handles
@@ -609,140 +491,18 @@ check_connected() {
 
 # ---------------------------------------------------------------- helpers in python
 
+# The Python helpers (tests/helpers/*.py, each says what it does) are
+# copied into the test's scratch directory, which every user may read: a
+# test may run them as User=nobody, from a clone that only its owner can.
 write_helpers() {
-	# probe.py: try connections and datagrams and say what happened, one
-	# line per try: "RESULT WHO PROTO HOST PORT RESULT SECONDS".
-	cat >"$TMPDIR_TEST/probe.py" <<'EOF'
-import argparse, errno, os, select, socket, sys, time
-
-ap = argparse.ArgumentParser()
-ap.add_argument("--mark", type=lambda s: int(s, 0), default=None,
-		help="set SO_MARK on every socket (needs CAP_NET_ADMIN)")
-ap.add_argument("--fork", action="store_true",
-		help="also run every probe in a forked child")
-ap.add_argument("--token", default="probe")
-ap.add_argument("--timeout", type=float, default=3.0)
-ap.add_argument("probes", nargs="+", help="tcp:HOST:PORT or udp:HOST:PORT; HOST may be [v6]")
-args = ap.parse_args()
-
-def split(spec):
-	proto, rest = spec.split(":", 1)
-	host, port = rest.rsplit(":", 1)
-	return proto, host.strip("[]"), int(port)
-
-def errname(e):
-	return errno.errorcode.get(e, "E%d" % e)
-
-def sock(proto, host):
-	fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-	typ = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-	s = socket.socket(fam, typ)
-	if args.mark is not None:
-		s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, args.mark)
-	return s
-
-def probe(who, spec):
-	proto, host, port = split(spec)
-	msg = ("<13>probe: %s %s %s %s %d\n" % (args.token, who, proto, host, port)).encode()
-	t0 = time.monotonic()
-	try:
-		s = sock(proto, host)
-		s.settimeout(args.timeout)
-		if proto == "tcp":
-			s.connect((host, port))
-			s.sendall(msg)
-			res = "OK"
-		else:
-			s.connect((host, port))
-			s.send(msg)
-			# An ICMP error (or a local reject) shows up as a
-			# pending socket error; give it a moment to come.
-			r, _, _ = select.select([s], [], [], 0.3)
-			err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-			res = errname(err) if err else "OK"
-		s.close()
-	except socket.timeout:
-		res = "TIMEOUT"
-	except OSError as e:
-		res = errname(e.errno) if e.errno else str(e)
-	dt = time.monotonic() - t0
-	print("RESULT %s %s %s %d %s %.3f" % (who, proto, host, port, res, dt), flush=True)
-
-# The cgroup's inode number is its id, the same seen from any namespace;
-# the path is relative to the root of this process's cgroup namespace,
-# which confine roots at the service cgroup.
-def cgroup_ino():
-	with open("/proc/self/cgroup") as f:
-		path = [l[3:].strip() for l in f if l.startswith("0::")][0]
-	with open("/proc/self/mountinfo") as f:
-		for line in f:
-			pre, _, post = line.partition(" - ")
-			if post.split()[0] == "cgroup2":
-				return path, os.stat(pre.split()[4] + path).st_ino
-	return path, 0
-
-def run(who):
-	path, ino = cgroup_ino()
-	print("CGROUP %s %d %s %d" % (who, os.getpid(), path, ino), flush=True)
-	for p in args.probes:
-		probe(who, p)
-
-if args.fork:
-	pid = os.fork()
-	if pid == 0:
-		run("child")
-		os._exit(0)
-	os.waitpid(pid, 0)
-run("parent")
-EOF
-
-	# sink.py LOGFILE PROTO:PORT...: listen on every address (v4 and v6)
-	# and write one line per TCP connection / datagram:
-	# "PROTO PORT PEER DATA".
-	cat >"$TMPDIR_TEST/sink.py" <<'EOF'
-import socket, sys, threading
-
-logf = open(sys.argv[1], "a", buffering=1)
-lock = threading.Lock()
-
-def write(line):
-	with lock:
-		logf.write(line + "\n")
-		logf.flush()
-
-def listen(proto, port):
-	typ = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-	s = socket.socket(socket.AF_INET6, typ)
-	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-	s.bind(("::", port))
-	if proto == "udp":
-		while True:
-			data, peer = s.recvfrom(65535)
-			write("udp %d %s %r" % (port, peer[0], data))
-	s.listen(16)
-	while True:
-		c, peer = s.accept()
-		threading.Thread(target=conn, args=(c, peer, port), daemon=True).start()
-
-def conn(c, peer, port):
-	c.settimeout(5)
-	write("tcp %d %s connect" % (port, peer[0]))
-	try:
-		data = c.recv(65535)
-		write("tcp %d %s %r" % (port, peer[0], data))
-	except OSError:
-		pass
-	c.close()
-
-for spec in sys.argv[2:]:
-	proto, port = spec.split(":")
-	threading.Thread(target=listen, args=(proto, int(port)), daemon=True).start()
-threading.Event().wait()
-EOF
+	cp "$HELPERS_DIR"/*.py "$TMPDIR_TEST"/ &&
+		chmod 755 "$TMPDIR_TEST"/*.py ||
+		skip "cannot copy the helpers from $HELPERS_DIR"
 }
 
-# The cgroup confine puts the syslog service in, as /proc/PID/cgroup shows it.
+# service_cgroup [SERVICE]: the cgroup confine puts SERVICE (syslog) in, as
+# /proc/PID/cgroup shows it.
+# shellcheck disable=SC2120 # every test so far wants syslog's
 service_cgroup() {
 	echo "/$CG_PARENT_REL/${1:-syslog}"
 }

@@ -12,7 +12,7 @@ start_log_server
 policy="$TMPDIR_TEST/syslog.conf"
 write_policy "$policy"
 
-targets=(tcp:$SRV_V4:601 udp:$SRV_V4:514 "tcp:[$SRV_V6]:601" "udp:[$SRV_V6]:514")
+targets=("tcp:$SRV_V4:601" "udp:$SRV_V4:514" "tcp:[$SRV_V6]:601" "udp:[$SRV_V6]:514")
 
 # Control: before confine, the probe with a mark set does reach the server.
 ctl="ctl-$$-$RANDOM"
