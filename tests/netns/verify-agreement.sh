@@ -14,6 +14,8 @@
 #	bpf      the socket-mark program on the cgroup    (bpftool cgroup detach)
 #	chain    the service's chain, emptied             (nft flush chain): every
 #	         static piece is still there, only the probe sees it
+#	foreign  another tool's chain that drops the probe before confine's
+#	         chain sees it: apply cannot help, so run refuses
 #	digest   another policy applied over this one: only `status FILE` and
 #	         run, which have the file, can tell
 #	table    the whole nf_tables table (nft delete table): status without
@@ -132,6 +134,10 @@ read_installed() {
 # starts from a whole install all the same.
 restore() {
 	local what=$1 out
+	# A piece that is not confine's own is taken away by its unbreak_.
+	if declare -F "unbreak_$what" >/dev/null; then
+		"unbreak_$what"
+	fi
 	out=$(timeout 30 "$CONFINE" apply --netns "$CLIENT" "$policy" 2>&1)
 	[ -n "$out" ] && echo "$out"
 	if in_force "$policy"; then
@@ -279,6 +285,24 @@ break_table() {
 	in_ns "$CLIENT" nft delete table inet confine
 }
 
+# Another tool's chain, earlier on the output hook, drops the probe's
+# datagram before confine's chain can see it. No apply can help: run must
+# refuse, and status must say the same.
+break_foreign() {
+	in_ns "$CLIENT" nft -f - <<-'NFT'
+		table inet verify_agreement_foreign {
+			chain out {
+				type filter hook output priority raw; policy accept;
+				ip daddr 127.255.255.254 udp dport 9 drop
+			}
+		}
+	NFT
+}
+
+unbreak_foreign() {
+	in_ns "$CLIENT" nft delete table inet verify_agreement_foreign
+}
+
 break_digest() {
 	timeout 30 "$CONFINE" apply --netns "$CLIENT" "$other"
 }
@@ -329,6 +353,7 @@ piece unreach6 "IPv6 unreachable default.* $TABLE" - break_unreachable 6
 piece route "route.*(10\.99\.5\.1|table $TABLE)" file_only break_route
 piece bpf "BPF" - break_bpf
 piece chain "probe" - break_chain
+piece foreign "probe" - break_foreign
 piece digest "differ" file_only break_digest
 piece table "not installed" file_only,first_run break_table
 
