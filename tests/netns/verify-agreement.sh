@@ -20,6 +20,9 @@
 #	         run, which have the file, can tell
 #	table    the whole nf_tables table (nft delete table): status without
 #	         the file no longer knows the service; with it, it must
+#	leaf     with a second cgroup, a simulated systemd unit's leaf, only
+#	         the leaf's socket-mark program: run under the unit and status
+#	         must both find it
 #
 # First a whole install, with Mark= and Table= automatic and then set, is
 # in force by status, status FILE, status --json and run. Then, for each
@@ -74,6 +77,24 @@ confine_run() {
 	timeout 30 "$CONFINE" run --netns "$CLIENT" -p "${1:-$policy}" -- "$prog" OK \
 		>"$TMPDIR_TEST/run.out" 2>"$TMPDIR_TEST/run.err"
 	RUN_RC=$?
+	run_parse
+}
+
+# confine_run_in_unit: the same from a simulated systemd unit, as
+# systemd-leaf.sh does it ($INVOCATION_ID and a cgroup named *.service):
+# run uses, and maps, the leaf $unit_rel/confine-syslog.
+unit_rel="/confine-test-$$/fake.service"
+confine_run_in_unit() {
+	(
+		echo "$BASHPID" >"$CGROUP2$unit_rel/cgroup.procs" || exit 99
+		INVOCATION_ID=0123456789abcdef0123456789abcdef exec timeout 30 \
+			"$CONFINE" run --netns "$CLIENT" -p "$policy" -- "$prog" OK
+	) >"$TMPDIR_TEST/run.out" 2>"$TMPDIR_TEST/run.err"
+	RUN_RC=$?
+	run_parse
+}
+
+run_parse() {
 	RUN_OUT=$(cat "$TMPDIR_TEST/run.out")
 	RUN_ERR=$(cat "$TMPDIR_TEST/run.err")
 	RUN_REASON=$(sed -n 's/^confine: service syslog is not in force: \(.*\); applying it again$/\1/p' \
@@ -266,15 +287,16 @@ break_route() {
 	ip -n "$CLIENT" route del 10.99.5.1 via "$SRV_V4" table "$TABLE"
 }
 
+# break_bpf [CGROUP_DIR]: the service cgroup's unless given.
 break_bpf() {
-	local id
-	id=$(bpftool -j cgroup show "$cg_dir" | "$PYTHON" -c '
+	local dir=${1:-$cg_dir} id
+	id=$(bpftool -j cgroup show "$dir" | "$PYTHON" -c '
 import json, sys
 print(*[p["id"] for p in json.load(sys.stdin)
         if p["attach_type"] == "cgroup_inet_sock_create"
         and p["name"].startswith("cfn_m_")])')
 	[ -n "$id" ] || return 1
-	bpftool cgroup detach "$cg_dir" sock_create id "$id"
+	bpftool cgroup detach "$dir" sock_create id "$id"
 }
 
 break_chain() {
@@ -356,5 +378,50 @@ piece chain "probe" - break_chain
 piece foreign "probe" - break_foreign
 piece digest "differ" file_only break_digest
 piece table "not installed" file_only,first_run break_table
+
+# ---------------------------------------------------------------- two cgroups
+
+# A service started both standalone and under a unit has two cgroups. When
+# only the leaf's socket-mark program is gone, run under the unit finds it
+# (the leaf is the cgroup it checks); status must find it too, whichever
+# cgroup it looks at first.
+log "---- leaf: the unit leaf's BPF program"
+leaf_dir="$CGROUP2$unit_rel/confine-syslog"
+if mkdir "$CGROUP2$unit_rel"; then
+	confine_run_in_unit
+	echo "$RUN_ERR"
+	check "leaf: run under a simulated unit starts the program (exit $RUN_RC, stdout '$RUN_OUT')" \
+		test "$RUN_OUT" = OK
+	check "leaf: run made the leaf $unit_rel/confine-syslog" test -d "$leaf_dir"
+	in_force "$policy"
+	check "leaf: with two cgroups, status FILE says in force (saw '$ST_LINE')" \
+		test "$?" -eq 0
+	check "leaf: detach the leaf's socket-mark program" break_bpf "$leaf_dir"
+	confine_status
+	echo "status: $ST_LINE (exit $ST_RC)"
+	check "leaf: status exits 1 (saw $ST_RC)" test "$ST_RC" -eq 1
+	check "leaf: status names the leaf's BPF programs: '$ST_REASON'" \
+		grep -qE "BPF.*$unit_rel/confine-syslog" <<<"$ST_REASON"
+	confine_status "$policy"
+	echo "status FILE: $ST_LINE (exit $ST_RC)"
+	check "leaf: status FILE exits 1 (saw $ST_RC)" test "$ST_RC" -eq 1
+	reason=$ST_REASON
+	confine_run_in_unit
+	echo "$RUN_ERR" | sed 's/^/run in unit: /'
+	check "leaf: run under the unit says the leaf is not in force" \
+		grep -qE "BPF.*$unit_rel/confine-syslog" <<<"$RUN_REASON"
+	if same_text "$RUN_REASON" "$reason"; then
+		pass "leaf: run under the unit and status FILE give the same reason"
+	else
+		fail "leaf: run under the unit says '$RUN_REASON', status FILE '$reason'"
+	fi
+	check "leaf: run under the unit repaired it and started the program (exit $RUN_RC, stdout '$RUN_OUT')" \
+		test "$RUN_OUT" = OK
+	in_force "$policy"
+	check "leaf: afterwards status FILE says in force (saw '$ST_LINE')" \
+		test "$?" -eq 0
+else
+	fail "leaf: cannot create the unit cgroup $CGROUP2$unit_rel"
+fi
 
 finish
