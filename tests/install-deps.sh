@@ -3,6 +3,11 @@
 # lab (lab/confine-lab, lab/demo) need, but only when one is missing, so
 # that a second run does not touch apt at all. Run as root; used by
 # tests/run.sh and lab/demo. Exits 0 when every package is installed.
+#
+# It prints one line: that all packages are present, or which it installed.
+# apt's own output goes to a log file ($CONFINE_DEPS_LOG, by default
+# /var/log/confine-install-deps.log), which the line names; when apt fails,
+# the log's last lines follow on stderr.
 
 set -u
 
@@ -16,6 +21,8 @@ packages=(
 	man-db groff-base bash-completion
 	# systemd-analyze, which checks the shipped unit drop-ins
 	systemd
+	# the shellcheck test (tests/meson.build)
+	shellcheck
 )
 
 missing=()
@@ -27,7 +34,16 @@ if [ ${#missing[@]} -eq 0 ]; then
 	echo "== all packages present"
 	exit 0
 fi
-echo "== installing: ${missing[*]}"
+log=${CONFINE_DEPS_LOG:-/var/log/confine-install-deps.log}
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q &&
-	apt-get install -y -q --no-install-recommends "${packages[@]}"
+if {
+	echo "== $(date -R): installing ${missing[*]}"
+	apt-get update -q &&
+		apt-get install -y -q --no-install-recommends "${packages[@]}"
+} >"$log" 2>&1; then
+	echo "== installed ${missing[*]} (apt's output: $log)"
+	exit 0
+fi
+echo "== installing ${missing[*]} failed; apt's output: $log" >&2
+tail -n 15 "$log" | sed 's/^/   | /' >&2
+exit 1

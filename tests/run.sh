@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
 # The one command that builds confine and runs every test, on a fresh
-# Debian 12 as root:
+# Debian 12:
 #
-#	bash tests/run.sh
+#	./tests/run.sh
 #
-# Installs the build and test dependencies (only when something is
+# As root, or through sudo (it runs itself again with sudo when it is not
+# root). Installs the build and test dependencies (only when something is
 # missing), builds, runs all tests (unit and the netns integration tests),
-# runs the unit tests again under AddressSanitizer and UBSan, and prints as
-# its last line "N passed, N failed[, N skipped]". Exits non-zero when a
-# test failed, or when CONFINE_TESTS_MUST_RUN=1 and a test was skipped.
+# runs the unit tests and the integration tests that exercise apply, run
+# and remove again under AddressSanitizer and UBSan, and prints as its last
+# line "N passed, N failed[, N skipped]". Exits non-zero when a test
+# failed, or when CONFINE_TESTS_MUST_RUN=1 and a test was skipped.
 #
 # With --demo (as .ci/run does), it also runs lab/demo in a lab of its own
 # and counts the demo as one more test.
 
 set -u
 
+# as_root
+# shellcheck source=../lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+if ! as_root "$@"; then
+	echo "tests/run.sh: must run as root (it installs packages and the integration tests need network namespaces, nf_tables and cgroups); there is no sudo here, so run it from a root shell" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
 cd "$(dirname "$0")/.." || exit 1
 
 run_demo=0
 [ "${1:-}" = --demo ] && run_demo=1
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "tests/run.sh: must run as root (it installs packages and the integration tests need network namespaces, nf_tables and cgroups)" >&2
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+# The integration tests that the sanitizer build runs too: between them
+# they exercise apply (first, again, changed, concurrent), run (standalone
+# and under a unit, the lock-in steps) and remove.
+asan_netns_tests=(
+	apply-idempotent-remove
+	rsyslog-forward
+	systemd-leaf
+	attack-cgroup-escape
+	concurrent-apply
+)
 
 # The package list is shared with lab/demo.
 if ! bash tests/install-deps.sh; then
@@ -63,12 +79,20 @@ fi
 echo "== sanitizer build (address,undefined)"
 if setup_build build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
    ninja -C build-asan; then
+	# Any error report stops the binary with a failure, so that the
+	# test fails; meson's CONFINE points at build-asan/confine.
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	echo "== meson test -C build-asan --suite unit"
 	rm -f build-asan/meson-logs/testlog.json
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		meson test -C build-asan --suite unit --print-errorlogs
+	meson test -C build-asan --suite unit --print-errorlogs
 	logs+=(build-asan/meson-logs/testlog.json)
+	echo "== meson test -C build-asan ${asan_netns_tests[*]}"
+	rm -f build-asan/meson-logs/testlog-netns.json
+	meson test -C build-asan --logbase testlog-netns --print-errorlogs \
+		"${asan_netns_tests[@]}"
+	logs+=(build-asan/meson-logs/testlog-netns.json)
+	unset ASAN_OPTIONS UBSAN_OPTIONS
 else
 	echo "tests/run.sh: the sanitizer build failed" >&2
 	build_failed=$((build_failed + 1))
@@ -91,38 +115,8 @@ fi
 # Count from meson's own records: EXPECTEDFAIL is a pass, SKIP a skip,
 # anything else not OK a failure. A failed build counts as a failure, the
 # demo as one test.
-summary=$(python3 - "$((build_failed + demo_failed))" "$demo_passed" "${logs[@]}" <<'EOF'
-import json, sys
-
-passed = failed = skipped = 0
-failed += int(sys.argv[1])
-passed += int(sys.argv[2])
-for path in sys.argv[3:]:
-	try:
-		f = open(path)
-	except OSError as e:
-		print("cannot read %s: %s" % (path, e), file=sys.stderr)
-		failed += 1
-		continue
-	with f:
-		for line in f:
-			line = line.strip()
-			if not line:
-				continue
-			r = json.loads(line).get("result", "")
-			if r in ("OK", "EXPECTEDFAIL"):
-				passed += 1
-			elif r == "SKIP":
-				skipped += 1
-			else:
-				failed += 1
-				print("  %s: %s" % (json.loads(line).get("name"), r), file=sys.stderr)
-s = "%d passed, %d failed" % (passed, failed)
-if skipped:
-	s += ", %d skipped" % skipped
-print(s)
-EOF
-)
+summary=$(python3 tests/helpers/count-results.py \
+	"$((build_failed + demo_failed))" "$demo_passed" "${logs[@]}")
 [ -n "$summary" ] || summary="0 passed, 1 failed"
 
 rc=0
