@@ -2,9 +2,12 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "confine/commands.h"
 #include "confine/common.h"
+#include "engine/lower.h"
+#include "policy/lint.h"
 
 /* Needs no privileges: automatic values are shown as the plan has them. */
 int cmd_check(int argc, char **argv)
@@ -14,6 +17,7 @@ int cmd_check(int argc, char **argv)
 		{ 0 },
 	};
 	struct taken none = { 0 };
+	struct notes notes = { 0 };
 	struct policy_error err;
 	struct plan plan;
 	bool rules = false;
@@ -35,13 +39,26 @@ int cmd_check(int argc, char **argv)
 		return EXIT_POLICY;
 	}
 	plan_print(&plan, stdout);
-	warn_policy_risks(&plan);
-	for (size_t i = 0; rules && i < plan.n_services; i++) {
+	plan_lint(&plan, &notes);
+	print_notes(&notes);
+	for (size_t i = 0; rules && i < plan.n_services && r == 0; i++) {
+		struct lowered low;
+
 		printf("\n# nf_tables rules of service %s\n",
 		       plan.services[i].name);
-		nft_print_service_rules(&plan.services[i], plan.mark_mask, NULL,
-					stdout);
+		/* Interfaces are pinned only when applied. */
+		r = lower_service(&plan, &plan.services[i], NULL, NULL, 0,
+				  &low);
+		if (r == 0)
+			r = nft_print_service_rules(&low.nft, plan.mark_mask,
+						    stdout);
+		lowered_free(&low);
 	}
 	plan_free(&plan);
+	if (r < 0) {
+		fprintf(stderr, "confine: cannot print the rules: %s\n",
+			strerror(-r));
+		return EXIT_FAILED;
+	}
 	return 0;
 }

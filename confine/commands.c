@@ -118,14 +118,16 @@ static const struct command commands[] = {
 	{
 		.name = "status",
 		.fn = cmd_status,
-		.synopsis = "confine status [--netns NS] [--json]",
+		.synopsis = "confine status [--netns NS] [--json] [FILE...]",
 		.summary =
-			"For each installed service: whether it is in force, "
-			"its mark and table, its cgroups with their "
+			"For each installed service: whether it is in force "
+			"by the check run makes, and if not the first missing "
+			"piece; its mark and table, its cgroups with their "
 			"processes and whether their sockets are marked from "
 			"creation, and how many packets it allowed and "
-			"refused. Exits 0 whether or not a service is in "
-			"force.",
+			"refused. With FILE, also the checks that need the "
+			"policy, and the services of FILE that are not "
+			"installed. Exits 1 when a service is not in force.",
 		.options = OPTIONS(&opt_netns, &opt_json, &opt_help),
 	},
 	{

@@ -27,211 +27,13 @@
 #include "confine/commands.h"
 #include "confine/common.h"
 #include "kernel-helpers/caps.h"
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "kernel-helpers/fds.h"
 #include "kernel-helpers/landlock.h"
 #include "kernel-helpers/mounts.h"
+#include "policy/lint.h"
 #include "kernel-helpers/seccomp-filter.h"
 #include "kernel-helpers/sockmark.h"
-
-#define PROBE_PORT 9 /* discard */
-
-static bool allowed(const struct service *svc, int family,
-		    const union inet_addr *a, enum l4proto proto, uint16_t port)
-{
-	for (size_t i = 0; i < svc->n_allows; i++) {
-		const struct allow *al = &svc->allows[i];
-
-		if ((al->proto == L4_ANY || al->proto == proto) &&
-		    prefix_contains(&al->dst, family, a) &&
-		    (!al->port_min ||
-		     (port >= al->port_min && port <= al->port_max)))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Proves that a socket created in cg is the service's: a UDP datagram to a
- * loopback address the service may not reach must be refused by the
- * service's chain (sendto fails with EPERM). Without confinement it would
- * go to a local port and nowhere else. Returns 0, or -errno with reason.
- */
-static int probe(const struct cgroup *cg, const struct service *svc,
-		 char *reason, size_t size)
-{
-	static const struct {
-		int family;
-		const char *addr;
-	} candidates[] = {
-		{ AF_INET, "127.255.255.254" },
-		{ AF_INET6, "::1" },
-	};
-	union inet_addr a;
-	int family = 0, status;
-	pid_t pid;
-
-	for (size_t i = 0; i < 2 && !family; i++) {
-		inet_pton(candidates[i].family, candidates[i].addr, &a);
-		if (!allowed(svc, candidates[i].family, &a, L4_UDP, PROBE_PORT))
-			family = candidates[i].family;
-	}
-	if (!family)
-		return 0; /* everything probed is allowed; nothing to prove */
-
-	pid = fork();
-	if (pid < 0) {
-		snprintf(reason, size, "cannot fork the probe: %s",
-			 strerror(errno));
-		return -errno;
-	}
-	if (pid == 0) {
-		struct sockaddr_storage ss = { .ss_family = family };
-		socklen_t len;
-		int fd;
-
-		if (cgroup_join(cg, NULL) < 0)
-			_exit(100);
-		if (family == AF_INET) {
-			struct sockaddr_in *sin = (void *)&ss;
-
-			sin->sin_port = htons(PROBE_PORT);
-			memcpy(&sin->sin_addr, &a.v4, sizeof(a.v4));
-			len = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (void *)&ss;
-
-			sin6->sin6_port = htons(PROBE_PORT);
-			memcpy(&sin6->sin6_addr, &a.v6, sizeof(a.v6));
-			len = sizeof(*sin6);
-		}
-		fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			_exit(101);
-		if (sendto(fd, "", 0, 0, (struct sockaddr *)&ss, len) == 0)
-			_exit(102);
-		_exit(errno == EPERM ? 0 : (errno & 0x7f) + 110);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status)) {
-		snprintf(reason, size, "the probe process failed");
-		return -ECHILD;
-	}
-	switch (WEXITSTATUS(status)) {
-	case 0:
-		return 0;
-	case 100:
-		snprintf(reason, size, "the probe could not join cgroup %s",
-			 cg->path);
-		return -EPERM;
-	case 101:
-		snprintf(reason, size, "the probe could not create a socket");
-		return -EIO;
-	case 102:
-		snprintf(reason, size,
-			 "a probe socket in cgroup %s sent a datagram to %s "
-			 "port %d, which the policy refuses: its packets are "
-			 "not the service's",
-			 cg->path,
-			 family == AF_INET ? "127.255.255.254" : "::1",
-			 PROBE_PORT);
-		return -EACCES;
-	default:
-		snprintf(reason, size,
-			 "a probe socket in cgroup %s got \"%s\" instead of "
-			 "being refused (is the loopback interface up?)",
-			 cg->path, strerror(WEXITSTATUS(status) - 110));
-		return -EIO;
-	}
-}
-
-/*
- * Returns 0 when svc is in force for cg, or -errno with reason filled.
- * *sockmarked tells whether sockets of cg are marked from creation; that
- * is required only when require_sockmark.
- */
-static int verify(struct session *s, const struct plan *plan,
-		  const struct service *svc, const struct cgroup *cg,
-		  bool require_sockmark, bool *sockmarked, char *reason,
-		  size_t size)
-{
-	const struct nft_service *is = nft_state_find(&s->installed, svc->name);
-	uint32_t mark = mark_of_value(plan->mark_mask, svc->mark_value);
-	struct rtnl_service_state st;
-	struct nft_oifs *oifs = NULL;
-	struct failure f = { 0 };
-	bool mapped = false, current;
-	int r;
-
-	if (!is) {
-		snprintf(reason, size, "service %s is not installed",
-			 svc->name);
-		return -ENOENT;
-	}
-	r = service_oifs(s, plan, svc, &oifs, &f);
-	if (r < 0) {
-		snprintf(reason, size, "cannot %s: %s", f.object, strerror(-r));
-		return r;
-	}
-	current = nft_service_current(is, svc, plan->mark_mask, oifs);
-	service_oifs_free(oifs, svc->n_allows);
-	if (!current) {
-		snprintf(reason, size,
-			 "the installed rules of service %s differ from %s, "
-			 "or its routes have changed since it was applied",
-			 svc->name, svc->file);
-		return -ESTALE;
-	}
-	for (size_t i = 0; i < is->n_cgroups && !mapped; i++)
-		mapped = is->cgroups[i].id == cg->id;
-	if (!mapped) {
-		snprintf(reason, size,
-			 "cgroup %s (id %llu) is not in confine's cgroup map",
-			 cg->path, (unsigned long long)cg->id);
-		return -ENOENT;
-	}
-	r = rtnl_service_check(s->rtnl, mark, plan->mark_mask, svc->table, svc,
-			       &st, &f);
-	if (r < 0) {
-		snprintf(reason, size, "cannot %s: %s", f.object, strerror(-r));
-		return r;
-	}
-	for (int fam = 0; fam < 2; fam++) {
-		const char *v = fam ? "IPv6" : "IPv4";
-
-		if (!st.rule[fam]) {
-			snprintf(reason, size,
-				 "the %s rule fwmark 0x%x/0x%x lookup %u is "
-				 "missing",
-				 v, mark, plan->mark_mask, svc->table);
-			return -ENOENT;
-		}
-		if (!st.unreachable[fam]) {
-			snprintf(reason, size,
-				 "the %s unreachable default route in table "
-				 "%u is missing",
-				 v, svc->table);
-			return -ENOENT;
-		}
-	}
-	if (st.routes_missing) {
-		snprintf(reason, size, "%zu route(s) of table %u are missing",
-			 st.routes_missing, svc->table);
-		return -ENOENT;
-	}
-	r = sockmark_check(cg->path, mark, sockmarked, &f);
-	if (r < 0) {
-		snprintf(reason, size, "cannot %s: %s", f.object, strerror(-r));
-		return r;
-	}
-	if (!*sockmarked && require_sockmark) {
-		snprintf(reason, size,
-			 "the BPF programs that mark the sockets of cgroup %s "
-			 "with 0x%x are not attached",
-			 cg->path, mark);
-		return -ENOENT;
-	}
-	return probe(cg, svc, reason, size);
-}
 
 /*
  * The classic recipe's "set a default gateway" note. An allowed
@@ -241,7 +43,7 @@ static int verify(struct session *s, const struct plan *plan,
  * is fine as long as sockets are marked from creation: their first lookup
  * already uses table T.
  */
-static void warn_unrouted(struct session *s, const struct service *svc,
+static void warn_unrouted(struct engine *s, const struct service *svc,
 			  bool sockmarked)
 {
 	for (size_t i = 0; i < svc->n_allows; i++) {
@@ -404,7 +206,7 @@ static int lock_in(const struct service *svc, const struct identity *id,
 	r = mounts_protect_kernel(f);
 	if (r < 0)
 		return r;
-	r = caps_drop_undoing(svc->keep_caps, f);
+	r = caps_drop(caps_undoing() & ~svc->keep_caps, f);
 	if (r < 0)
 		return r;
 	r = become(id, f);
@@ -427,6 +229,22 @@ static int lock_in(const struct service *svc, const struct identity *id,
 	return seccomp_filter_load(filter, f);
 }
 
+/* The engine's check, for the service as installed now (if at all). */
+static int in_force(struct engine *e, const struct plan *plan,
+		    const struct service *svc, const struct cgroup *cg,
+		    bool require_sockmark, struct verdict *v, struct failure *f)
+{
+	const struct nft_service *is = nft_state_find(&e->installed, svc->name);
+
+	if (!is) {
+		*v = (struct verdict){ 0 };
+		snprintf(v->reason, sizeof(v->reason),
+			 "service %s is not installed", svc->name);
+		return 0;
+	}
+	return engine_verify(e, is, plan, svc, cg, require_sockmark, v, f);
+}
+
 /*
  * Under a systemd unit the program must stay inside the unit's cgroup, or
  * systemd loses track of its main PID: use a leaf below the unit's cgroup
@@ -446,7 +264,7 @@ static int pick_cgroup(struct session *s, const struct plan *plan,
 	    strcmp(self + len - strlen(unit_suffix), unit_suffix) == 0) {
 		if (asprintf(&rel, "%s/confine-%s", self, svc->name) < 0)
 			return -ENOMEM;
-		r = cgroup_ensure(s->cgroup_mnt, rel, cg, NULL, &f);
+		r = cgroup_ensure(s->e.cgroup_mnt, rel, cg, NULL, &f);
 		if (r < 0) {
 			report(r, &f);
 			if (r == -EACCES || r == -EPERM)
@@ -458,7 +276,7 @@ static int pick_cgroup(struct session *s, const struct plan *plan,
 	rel = service_cgroup_rel(plan, svc);
 	if (!rel)
 		return -ENOMEM;
-	r = cgroup_ensure(s->cgroup_mnt, rel, cg, NULL, &f);
+	r = cgroup_ensure(s->e.cgroup_mnt, rel, cg, NULL, &f);
 	if (r < 0)
 		report(r, &f);
 	return r;
@@ -476,12 +294,13 @@ int cmd_run(int argc, char **argv)
 	struct cgroup cg = { 0 };
 	scmp_filter_ctx filter = NULL;
 	struct failure f = { 0 };
-	bool sockmarked = false, applied = false;
+	bool applied = false;
 	struct identity id;
 	struct service *svc;
 	struct session s;
 	struct plan plan, one;
-	char reason[512];
+	struct notes notes = { 0 };
+	struct verdict v;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+p:s:", opts, NULL)) != -1) {
@@ -539,9 +358,9 @@ int cmd_run(int argc, char **argv)
 	r = session_open(&s, netns, LOCK_EXCLUSIVE);
 	if (r)
 		goto out_plan;
-	r = assign_plan(&s, &one);
-	if (r) {
-		r = r > 0 ? r : EXIT_FAILED;
+	r = engine_assign(&s.e, &one, &f);
+	if (r < 0) {
+		r = report(r, &f);
 		goto out;
 	}
 	r = pick_cgroup(&s, &one, svc, &cg);
@@ -549,32 +368,40 @@ int cmd_run(int argc, char **argv)
 		r = EXIT_FAILED;
 		goto out;
 	}
-	if (verify(&s, &one, svc, &cg, true, &sockmarked, reason,
-		   sizeof(reason)) < 0) {
+	r = in_force(&s.e, &one, svc, &cg, true, &v, &f);
+	if (r == 0 && !v.in_force) {
+		fprintf(stderr,
+			"confine: service %s is not in force: %s; applying "
+			"it again\n",
+			svc->name, v.reason);
 		r = apply_plan(&s, &one, &cg);
 		if (r)
 			goto out;
 		applied = true;
-		if (verify(&s, &one, svc, &cg, svc->n_routes > 0, &sockmarked,
-			   reason, sizeof(reason)) < 0) {
+		r = in_force(&s.e, &one, svc, &cg, svc->n_routes > 0, &v, &f);
+		if (r == 0 && !v.in_force) {
 			fprintf(stderr,
 				"confine: refusing to start %s: confinement "
 				"of service %s is not in force: %s\n",
-				argv[optind], svc->name, reason);
+				argv[optind], svc->name, v.reason);
 			r = EXIT_FAILED;
 			goto out;
 		}
 	}
-	warn_unrouted(&s, svc, sockmarked);
-	warn_policy_risks(&one);
+	if (r < 0) {
+		r = report(r, &f);
+		goto out;
+	}
+	warn_unrouted(&s.e, svc, v.sockmarked);
+	plan_lint(&one, &notes);
 	if (!applied) /* apply_plan has warned already */
-		warn_exclusive_aliases(&s, &one);
+		lint_exclusive_aliases(&s.e, &one, &notes);
+	print_notes(&notes);
 
 	/* Compiled before anything irreversible, so that it fails loudly. */
 	r = seccomp_filter_new(&filter, &f);
 	if (r < 0) {
-		report(r, &f);
-		r = EXIT_FAILED;
+		r = report(r, &f);
 		goto out;
 	}
 	r = cgroup_join(&cg, &f);

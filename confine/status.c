@@ -11,7 +11,7 @@
 #include "confine/commands.h"
 #include "confine/common.h"
 #include "kernel-helpers/sockmark.h"
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 
 struct cgroup_view {
 	char *rel; /* NULL when the cgroup is gone */
@@ -26,7 +26,7 @@ struct service_view {
 	uint32_t mark;
 	struct cgroup_view *cgroups;
 	struct rtnl_service_state rt;
-	bool rt_ok;
+	struct verdict verdict; /* the same check as run's */
 	bool in_force;
 };
 
@@ -39,41 +39,49 @@ static void view_free(struct service_view *v)
 	free(v->cgroups);
 }
 
-static int view_fill(struct session *s, const struct nft_service *is,
-		     struct service_view *v)
+/*
+ * What status shows of one installed service, and whether it is in force
+ * by the check `run` makes (engine_verify), with svc from the policy when
+ * one was given.
+ */
+static int view_fill(struct session *s, const struct plan *plan,
+		     const struct nft_service *is, struct service_view *v)
 {
+	const struct nft_state *st = &s->e.installed;
+	const struct service *svc = plan ? plan_find(plan, is->name) : NULL;
 	struct failure f = { 0 };
-	bool any_cgroup = false;
+	struct rtnl_service rt;
 	int r;
 
 	*v = (struct service_view){ .is = is };
-	v->mark = mark_of_value(s->installed.mark_mask, is->mark_value);
+	v->mark = mark_of_value(st->mark_mask, is->mark_value);
+	rt = (struct rtnl_service){ .name = is->name,
+				    .mark = v->mark,
+				    .mask = st->mark_mask,
+				    .table = is->table };
 	v->cgroups =
 		calloc(is->n_cgroups ? is->n_cgroups : 1, sizeof(*v->cgroups));
 	if (!v->cgroups)
 		return -ENOMEM;
 	for (size_t i = 0; i < is->n_cgroups; i++) {
 		struct cgroup_view *cv = &v->cgroups[i];
-		_cleanup_free_ char *path = NULL;
+		struct cgroup cg;
 
 		cv->id = is->cgroups[i].id;
-		if (cgroup_rel_of_id(s->cgroup_mnt, cv->id, &cv->rel) < 0)
+		if (cgroup_of_id(s->e.cgroup_mnt, cv->id, &cg) < 0)
 			continue;
-		any_cgroup = true;
-		if (asprintf(&path, "%s%s", s->cgroup_mnt, cv->rel) < 0)
-			return -ENOMEM;
-		cgroup_pids(path, &cv->pids, &cv->n_pids);
-		sockmark_check(path, v->mark, &cv->sockets_marked, NULL);
+		cv->rel = TAKE_PTR(cg.rel);
+		cgroup_pids(cg.path, &cv->pids, &cv->n_pids);
+		sockmark_check(cg.path, v->mark, &cv->sockets_marked, NULL);
+		cgroup_clear(&cg);
 	}
-	r = rtnl_service_check(s->rtnl, v->mark, s->installed.mark_mask,
-			       is->table, NULL, &v->rt, &f);
-	if (r < 0) {
-		report(r, &f);
-		return r;
-	}
-	v->rt_ok = v->rt.rule[0] && v->rt.rule[1] && v->rt.unreachable[0] &&
-		   v->rt.unreachable[1];
-	v->in_force = any_cgroup && v->rt_ok;
+	r = rtnl_service_check(s->e.rtnl, &rt, &v->rt, &f);
+	if (r == 0)
+		r = engine_verify(&s->e, is, svc ? plan : NULL, svc, NULL, true,
+				  &v->verdict, &f);
+	if (r < 0)
+		return report(r, &f);
+	v->in_force = v->verdict.in_force;
 	return 0;
 }
 
@@ -82,16 +90,36 @@ static const char *yes(bool b)
 	return b ? "present" : "MISSING";
 }
 
-static void print_text(const struct nft_state *st, struct service_view *v,
-		       size_t n)
+/* A service of the given policy that is not installed at all. */
+static bool absent(const struct nft_state *st, const struct plan *plan,
+		   size_t i)
 {
-	if (!n)
+	return plan && !nft_state_find(st, plan->services[i].name);
+}
+
+static void print_text(const struct nft_state *st, const struct plan *plan,
+		       struct service_view *v, size_t n)
+{
+	size_t n_absent = 0;
+
+	for (size_t i = 0; plan && i < plan->n_services; i++) {
+		if (!absent(st, plan, i))
+			continue;
+		printf("service %s: NOT IN FORCE: service %s is not "
+		       "installed\n",
+		       plan->services[i].name, plan->services[i].name);
+		n_absent++;
+	}
+	if (!n && !n_absent)
 		printf("no service is installed\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct nft_service *is = v[i].is;
 
-		printf("service %s: %s\n", is->name,
-		       v[i].in_force ? "in force" : "NOT IN FORCE");
+		if (v[i].in_force)
+			printf("service %s: in force\n", is->name);
+		else
+			printf("service %s: NOT IN FORCE: %s\n", is->name,
+			       v[i].verdict.reason);
 		printf("  mark       0x%08" PRIx32 "/0x%08" PRIx32 "\n",
 		       v[i].mark, st->mark_mask);
 		printf("  table      %" PRIu32 "\n", is->table);
@@ -189,7 +217,7 @@ static json_t *json_service(const struct nft_state *st,
 	/* One key and its value a line; "o" hands the value over. */
 	/* clang-format off */
 	return json_pack("{s:o,s:s,s:s,s:I,s:b,s:o,"
-			 "s:{s:b,s:b,s:b,s:b,s:b},s:b,s:{s:I,s:I}}",
+			 "s:{s:b,s:b,s:b,s:b,s:b},s:b,s:o,s:{s:I,s:I}}",
 		"name", json_text(is->name),
 		"mark", mark,
 		"mark_mask", mask,
@@ -203,6 +231,8 @@ static json_t *json_service(const struct nft_state *st,
 			"unreachable_ipv4", v->rt.unreachable[0],
 			"unreachable_ipv6", v->rt.unreachable[1],
 		"in_force", v->in_force,
+		"missing", v->in_force ? json_null() :
+					 json_text(v->verdict.reason),
 		"packets",
 			"allowed", (json_int_t)is->allowed_packets,
 			"refused", (json_int_t)is->refused_packets);
@@ -214,14 +244,28 @@ static json_t *json_service(const struct nft_state *st,
  * unit is named after the unit's cgroup, which may hold "\x2d", a quote or
  * a backslash. Keys keep the order they are added in (jansson >= 2.8).
  */
-static int print_json(const struct nft_state *st, struct service_view *v,
-		      size_t n)
+static int print_json(const struct nft_state *st, const struct plan *plan,
+		      struct service_view *v, size_t n)
 {
 	json_auto_t *root = NULL;
 	json_auto_t *services = json_array();
+	char why[128];
 
 	if (!services)
 		goto nomem;
+	for (size_t i = 0; plan && i < plan->n_services; i++) {
+		if (!absent(st, plan, i))
+			continue;
+		snprintf(why, sizeof(why), "service %s is not installed",
+			 plan->services[i].name);
+		if (json_array_append_new(
+			    services,
+			    json_pack("{s:o,s:b,s:o}", "name",
+				      json_text(plan->services[i].name),
+				      "in_force", 0, "missing",
+				      json_text(why))) < 0)
+			goto nomem;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (json_array_append_new(services, json_service(st, &v[i])) <
 		    0)
@@ -250,6 +294,8 @@ int cmd_status(int argc, char **argv)
 	};
 	struct service_view *views = NULL;
 	const char *netns = NULL;
+	struct plan plan, *with = NULL;
+	struct failure f = { 0 };
 	bool json = false;
 	struct session s;
 	size_t filled = 0;
@@ -267,30 +313,53 @@ int cmd_status(int argc, char **argv)
 			return usage_error(argv, c);
 		}
 	}
+	/* With policy files, also what needs them: rules and routes. */
+	if (optind < argc) {
+		r = load_plan(&plan, argv + optind, argc - optind);
+		if (r)
+			return r;
+		with = &plan;
+	}
 	r = session_open(&s, netns, LOCK_SHARED);
 	if (r)
-		return r;
-	views = calloc(s.installed.n_services + 1, sizeof(*views));
+		goto out_plan;
+	/* The automatic marks and tables, as the installed services have. */
+	if (with && (r = engine_assign(&s.e, with, &f)) < 0) {
+		r = report(r, &f);
+		goto out;
+	}
+	views = calloc(s.e.installed.n_services + 1, sizeof(*views));
 	if (!views) {
 		ret = EXIT_FAILED;
 		goto out;
 	}
-	for (; filled < s.installed.n_services; filled++) {
-		if (view_fill(&s, &s.installed.services[filled],
-			      &views[filled]) < 0) {
+	for (; filled < s.e.installed.n_services; filled++) {
+		r = view_fill(&s, with, &s.e.installed.services[filled],
+			      &views[filled]);
+		if (r) {
 			filled++;
-			ret = EXIT_FAILED;
+			ret = r;
 			goto out;
 		}
 	}
 	if (json)
-		ret = print_json(&s.installed, views, filled);
+		ret = print_json(&s.e.installed, with, views, filled);
 	else
-		print_text(&s.installed, views, filled);
+		print_text(&s.e.installed, with, views, filled);
+	/* Like systemctl is-active: what is not in force fails. */
+	for (size_t i = 0; i < filled && !ret; i++)
+		if (!views[i].in_force)
+			ret = EXIT_FAILED;
+	for (size_t i = 0; with && i < with->n_services && !ret; i++)
+		if (absent(&s.e.installed, with, i))
+			ret = EXIT_FAILED;
 out:
 	for (size_t i = 0; i < filled; i++)
 		view_free(&views[i]);
 	free(views);
 	session_close(&s);
-	return ret;
+out_plan:
+	if (with)
+		plan_free(with);
+	return r ? r : ret;
 }

@@ -1,9 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/*
- * The capabilities that undo confinement, and dropping them with
- * libcap-ng. The list is the one place that says which capability is
- * dangerous and why; `check` quotes the reason when a policy keeps one.
- */
+/* Dropping capabilities with libcap-ng; see caps.h. */
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -12,64 +8,10 @@
 
 #include <cap-ng.h>
 
+#include "common/cleanup.h"
 #include "kernel-helpers/caps.h"
-#include "kernel-helpers/cleanup.h"
 
-/* Older headers lack the split-out capabilities of Linux 5.8. */
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
-static const struct {
-	int cap;
-	const char *how;
-} undoing[] = {
-	{ CAP_NET_ADMIN, "it may flush confine's nf_tables rules, ip rules "
-			 "and routes" },
-	{ CAP_NET_RAW, "it may open AF_PACKET sockets, which bypass IP "
-		       "routing and the inet hooks (the seccomp filter "
-		       "refuses them too)" },
-	{ CAP_SYS_ADMIN, "it may unmount the cgroup2 mount that hides the "
-			 "other cgroups, and detach BPF programs" },
-	{ CAP_BPF, "it may load BPF programs (the seccomp filter refuses "
-		   "bpf() too)" },
-	{ CAP_SYS_PTRACE, "it may take over a process outside its cgroup "
-			  "and send through it" },
-	{ CAP_SYS_MODULE, "it may load a kernel module that changes the "
-			  "rules" },
-	{ CAP_SYS_RAWIO, "it may write kernel memory through /dev/mem" },
-	{ CAP_SYS_BOOT, "it may kexec a kernel without confine's rules" },
-	/*
-	 * open_by_handle_at() names a file by its handle alone, and a kernfs
-	 * handle is just the 64-bit cgroup id: any cgroup's directory, the
-	 * host's root included, opens from inside the service's own cgroup2
-	 * mount, and its cgroup.procs then takes the process out.
-	 */
-	{ CAP_DAC_READ_SEARCH, "it may open any file or cgroup by its handle "
-			       "(open_by_handle_at), outside its own view, "
-			       "and move itself out of its cgroup (the "
-			       "seccomp filter refuses open_by_handle_at "
-			       "too)" },
-};
-
-const char *cap_undo_reason(int cap)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(undoing); i++)
-		if (undoing[i].cap == cap)
-			return undoing[i].how;
-	return NULL;
-}
-
-uint64_t caps_undoing(void)
-{
-	uint64_t set = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(undoing); i++)
-		set |= UINT64_C(1) << undoing[i].cap;
-	return set;
-}
-
-int caps_drop_undoing(uint64_t keep, struct failure *fail)
+int caps_drop(uint64_t drop, struct failure *fail)
 {
 	const capng_type_t every = CAPNG_EFFECTIVE | CAPNG_PERMITTED |
 				   CAPNG_INHERITABLE | CAPNG_BOUNDING_SET |
@@ -82,11 +24,9 @@ int caps_drop_undoing(uint64_t keep, struct failure *fail)
 		failure_set(fail, "read the capabilities of this process");
 		return -EIO;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(undoing); i++) {
-		int cap = undoing[i].cap;
-
+	for (int cap = 0; cap < 64; cap++) {
 		/* Unknown to the running kernel: nothing to drop. */
-		if ((keep & (UINT64_C(1) << cap)) ||
+		if (!(drop & (UINT64_C(1) << cap)) ||
 		    prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
 			continue;
 		if (capng_update(CAPNG_DROP, every, (unsigned)cap) < 0) {

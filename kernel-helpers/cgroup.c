@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "kernel-helpers/cgroup.h"
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "kernel-helpers/mounts.h"
 
 /* The kernfs file handle type that carries a cgroup's 64-bit id. */
@@ -87,8 +87,9 @@ static int cgroup_id(const char *path, uint64_t *id)
 	return 0;
 }
 
-int cgroup_lookup(const char *mnt, const char *rel, struct cgroup *out,
-		  struct failure *fail)
+/* Fills *out for an existing rel; -ENOENT when it does not exist. */
+static int cgroup_lookup(const char *mnt, const char *rel, struct cgroup *out,
+			 struct failure *fail)
 {
 	struct cgroup cg = { 0 };
 	int r;
@@ -188,6 +189,22 @@ int cgroup_rel_of_id(const char *mnt, uint64_t id, char **rel)
 		return -EXDEV;
 	*rel = strdup(target[mlen] ? target + mlen : "/");
 	return *rel ? 0 : -ENOMEM;
+}
+
+int cgroup_of_id(const char *mnt, uint64_t id, struct cgroup *out)
+{
+	struct cgroup cg = { .id = id };
+	int r = cgroup_rel_of_id(mnt, id, &cg.rel);
+
+	if (r < 0)
+		return r;
+	if (asprintf(&cg.path, "%s%s", mnt, cg.rel) < 0) {
+		cgroup_clear(&cg);
+		return -ENOMEM;
+	}
+	cg.level = depth(cg.rel);
+	*out = cg;
+	return 0;
 }
 
 int cgroup_self(char **rel)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "kernel-helpers/failure.h"
+#include "common/failure.h"
 
 /* The cgroup2 mount point, from /proc/self/mountinfo. */
 int cgroup2_mount(char **mountpoint, struct failure *fail);
@@ -28,11 +28,10 @@ void cgroup_clear(struct cgroup *cg);
  */
 int cgroup_ensure(const char *mnt, const char *rel, struct cgroup *out,
 		  unsigned *created, struct failure *fail);
-/* Fills *out for an existing rel; -ENOENT when it does not exist. */
-int cgroup_lookup(const char *mnt, const char *rel, struct cgroup *out,
-		  struct failure *fail);
 /* The rel path of the cgroup with this id; -ESTALE/-ENOENT when gone. */
 int cgroup_rel_of_id(const char *mnt, uint64_t id, char **rel);
+/* The cgroup with this id, all of it filled; -ESTALE/-ENOENT when gone. */
+int cgroup_of_id(const char *mnt, uint64_t id, struct cgroup *out);
 /* The calling process's cgroup2 rel path, from /proc/self/cgroup. */
 int cgroup_self(char **rel);
 /* Moves the calling process into cg. */

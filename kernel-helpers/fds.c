@@ -15,7 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "kernel-helpers/fds.h"
 
 #ifndef NSFS_MAGIC

@@ -11,7 +11,7 @@
  * kernel's ordinary ptrace rules do not.
  */
 
-#include "kernel-helpers/failure.h"
+#include "common/failure.h"
 
 /*
  * Restricts the calling thread (and what it starts). Needs no_new_privs.

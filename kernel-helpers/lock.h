@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "kernel-helpers/failure.h"
+#include "common/failure.h"
 
 #define STATE_LOCK_DIR "/run/confine"
 #define STATE_LOCK_PATH STATE_LOCK_DIR "/lock"

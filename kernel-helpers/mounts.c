@@ -13,7 +13,7 @@
 
 #include <linux/mount.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "kernel-helpers/mounts.h"
 
 /* Undoes mountinfo's octal escapes (\040 for a space) in place. */

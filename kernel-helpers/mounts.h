@@ -9,7 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "kernel-helpers/failure.h"
+#include "common/failure.h"
 
 struct mount_entry {
 	char root[PATH_MAX]; /* of the mount, inside its filesystem */

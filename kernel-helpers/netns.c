@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "kernel-helpers/netns.h"
 
 int netns_enter(const char *ns, struct failure *fail)

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "kernel-helpers/failure.h"
+#include "common/failure.h"
 
 /*
  * Moves the calling thread into the network namespace ns: a name under

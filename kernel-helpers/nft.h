@@ -3,7 +3,15 @@
 /*
  * confine's nf_tables state, through libnftnl + libmnl: one table `inet
  * confine`, changed only in single batches whose every ACK is read and
- * mapped back to the object that failed.
+ * mapped back to the object that failed. Everything here is at the
+ * kernel's level (marks, protocol numbers, interface names); the engine
+ * lowers a policy to it.
+ *
+ *   nft-batch.c    the socket and the batch transport
+ *   nft-expr.c     expression encoders
+ *   nft-comment.c  a service chain's comment, written and read
+ *   nft-ruleset.c  the rules, chains and sets; apply and remove
+ *   nft-state.c    reading the installed state back
  *
  *   chain output (route hook, priority mangle)
  *       ct direction reply accept            replies are not new egress
@@ -36,11 +44,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#include "kernel-helpers/failure.h"
-#include "policy/plan.h"
+#include "common/failure.h"
+#include "common/inet.h"
 
 #define NFT_TABLE_NAME "confine"
+/* The longest service name that a chain, counter and comment can carry. */
+#define NFT_SERVICE_NAME_MAX 48
 
 struct nft;
 
@@ -53,9 +64,59 @@ struct nft_cgroup {
 	uint32_t level;
 };
 
+/*
+ * One destination a service may reach, as its chain matches it. A packet
+ * may leave only by the interfaces in oifs: those the service's routing
+ * chose when it was applied. A packet leaving by another one had its
+ * interface forced (SO_BINDTODEVICE, IP_PKTINFO, ...), and the kernel then
+ * treats even an unrouted destination as on-link there. n_oifs 0: the
+ * destination had no route, and nothing is accepted. oifs NULL: not
+ * pinned (only for printing a plan).
+ */
+struct nft_allow {
+	uint8_t l4proto; /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6; 0: any */
+	struct prefix dst;
+	uint16_t port_min, port_max; /* both 0: every port */
+	const char (*oifs)[IF_NAMESIZE];
+	size_t n_oifs;
+	const char *desc; /* "udp 10.99.0.1:514", for messages */
+};
+
+/* A service to install: its chain, its cgroups, its exclusive ranges. */
+struct nft_service_spec {
+	const char *name; /* at most NFT_SERVICE_NAME_MAX characters */
+	uint32_t mark_value; /* its value in the mark field */
+	uint32_t table;
+	bool exclusive;
+	uint32_t digest; /* of what it was made from; kept in the comment */
+	const struct nft_allow *allows;
+	size_t n_allows;
+	const struct nft_cgroup *cgroups;
+	size_t n_cgroups;
+};
+
+/* What a service chain's comment records, written and read back. */
+struct nft_chain_comment {
+	char name[NFT_SERVICE_NAME_MAX + 1];
+	uint32_t mark_value;
+	uint32_t mask;
+	uint32_t table;
+	bool exclusive;
+	uint32_t digest;
+};
+
+/*
+ * "confine NAME mark=0x14 mask=0xff000000 table=20 exclusive=yes
+ * digest=0a1b2c3d". Returns 0, or -ENAMETOOLONG when it does not fit.
+ */
+int nft_comment_format(const struct nft_chain_comment *c, char *buf,
+		       size_t size);
+/* Parses what nft_comment_format() wrote; false for anyone else's text. */
+bool nft_comment_parse(const char *s, struct nft_chain_comment *out);
+
 /* A service as installed, read back from the kernel. */
 struct nft_service {
-	char name[SERVICE_NAME_MAX + 1];
+	char name[NFT_SERVICE_NAME_MAX + 1];
 	uint32_t mark_value;
 	uint32_t table;
 	bool exclusive;
@@ -67,9 +128,8 @@ struct nft_service {
 
 /* An element of an exclusive_ip4/6 set: a destination range and its owner. */
 struct nft_exclusive {
-	int family;
-	union inet_addr start, end;
-	char owner[SERVICE_NAME_MAX + 1];
+	struct inet_range range;
+	char owner[NFT_SERVICE_NAME_MAX + 1];
 };
 
 struct nft_state {
@@ -90,42 +150,13 @@ const struct nft_service *nft_state_find(const struct nft_state *s,
 					 const char *name);
 
 /*
- * The output interfaces by which packets to one Allow= destination may
- * leave: those the service's routing (table T, and what it throws to)
- * chose when the service was applied. A packet leaving by another one had
- * its interface forced (SO_BINDTODEVICE, IP_PKTINFO, ...), and the kernel
- * then treats even an unrouted destination as on-link there. None at all:
- * the destination had no route, and is refused until the next apply.
+ * Install or replace the given services in one batch, leaving installed
+ * services not among them as they are. Returns -EEXIST (fail names both
+ * services) when an exclusive destination overlaps one that another
+ * installed service holds.
  */
-struct nft_oifs {
-	char (*names)[IF_NAMESIZE];
-	size_t n;
-};
-
-/*
- * Whether installed was installed from exactly this svc and mask, with
- * these output interfaces (one nft_oifs per Allow=).
- */
-bool nft_service_current(const struct nft_service *installed,
-			 const struct service *svc, uint32_t mask,
-			 const struct nft_oifs *oifs);
-
-/* The cgroups to map to one service of the plan, and its interfaces. */
-struct nft_service_cgroups {
-	const struct service *svc;
-	struct nft_cgroup *cgroups;
-	size_t n_cgroups;
-	const struct nft_oifs *oifs; /* one per Allow= */
-};
-
-/*
- * Install or replace the plan's services in one batch, leaving installed
- * services that are not in the plan as they are. cgroups[i] belongs to
- * plan->services[i]. Returns -EEXIST (fail names both services) when an
- * exclusive destination overlaps one that another installed service holds.
- */
-int nft_apply(struct nft *n, const struct plan *plan,
-	      const struct nft_service_cgroups *cgroups,
+int nft_apply(struct nft *n, uint32_t mark_mask,
+	      const struct nft_service_spec *specs, size_t n_specs,
 	      const struct nft_state *installed, struct failure *fail);
 
 /* Remove the named services in one batch; n_names 0 removes the table. */
@@ -133,9 +164,8 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 	       char *const *names, size_t n_names, struct failure *fail);
 
 /*
- * For tests and `confine check --rules`: print the rules that nft_apply
- * would emit for svc, in libnftnl's expression notation. oifs NULL: as if
- * no output interface were pinned (they are known only when applied).
+ * For tests and `confine check --rules`: print the rules of spec's chain,
+ * in libnftnl's expression notation.
  */
-int nft_print_service_rules(const struct service *svc, uint32_t mark_mask,
-			    const struct nft_oifs *oifs, FILE *out);
+int nft_print_service_rules(const struct nft_service_spec *spec,
+			    uint32_t mark_mask, FILE *out);

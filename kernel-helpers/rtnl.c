@@ -18,7 +18,7 @@
 
 #include <libmnl/libmnl.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "kernel-helpers/netlink.h"
 #include "kernel-helpers/rtnl.h"
 
@@ -121,11 +121,6 @@ static void fail_reset(struct failure *fail)
 		fail->object[0] = '\0';
 		fail->kernel_msg[0] = '\0';
 	}
-}
-
-static size_t addr_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
 }
 
 /* ---- text forms, for messages ---------------------------------------- */
@@ -311,14 +306,14 @@ static void route_parse(const struct nlmsghdr *nlh, struct table_route *rt,
 	if (tb[RTA_TABLE])
 		rt->table = mnl_attr_get_u32(tb[RTA_TABLE]);
 	if (tb[RTA_DST] &&
-	    mnl_attr_get_payload_len(tb[RTA_DST]) == addr_len(rt->family))
+	    mnl_attr_get_payload_len(tb[RTA_DST]) == inet_addr_len(rt->family))
 		memcpy(rt->dst.addr.bytes, mnl_attr_get_payload(tb[RTA_DST]),
-		       addr_len(rt->family));
-	if (tb[RTA_GATEWAY] &&
-	    mnl_attr_get_payload_len(tb[RTA_GATEWAY]) == addr_len(rt->family)) {
+		       inet_addr_len(rt->family));
+	if (tb[RTA_GATEWAY] && mnl_attr_get_payload_len(tb[RTA_GATEWAY]) ==
+				       inet_addr_len(rt->family)) {
 		rt->has_gateway = true;
 		memcpy(rt->gateway.bytes, mnl_attr_get_payload(tb[RTA_GATEWAY]),
-		       addr_len(rt->family));
+		       inet_addr_len(rt->family));
 	}
 	if (tb[RTA_OIF])
 		rt->oif = mnl_attr_get_u32(tb[RTA_OIF]);
@@ -408,10 +403,10 @@ static int route_send(struct rtnl *r, uint16_t type,
 				 RT_SCOPE_UNIVERSE;
 	mnl_attr_put_u32(nlh, RTA_TABLE, rt->table);
 	if (rt->dst.len)
-		mnl_attr_put(nlh, RTA_DST, addr_len(rt->family),
+		mnl_attr_put(nlh, RTA_DST, inet_addr_len(rt->family),
 			     rt->dst.addr.bytes);
 	if (rt->has_gateway)
-		mnl_attr_put(nlh, RTA_GATEWAY, addr_len(rt->family),
+		mnl_attr_put(nlh, RTA_GATEWAY, inet_addr_len(rt->family),
 			     rt->gateway.bytes);
 	if (rt->oif)
 		mnl_attr_put_u32(nlh, RTA_OIF, rt->oif);
@@ -433,7 +428,7 @@ static int route_send(struct rtnl *r, uint16_t type,
 static bool route_matches(const struct table_route *want,
 			  const struct table_route *have)
 {
-	size_t alen = addr_len(want->family);
+	size_t alen = inet_addr_len(want->family);
 
 	return want->family == have->family && want->type == have->type &&
 	       want->dst.len == have->dst.len &&
@@ -445,63 +440,40 @@ static bool route_matches(const struct table_route *want,
 	       (!want->metric || want->metric == have->metric);
 }
 
-/* inner lies wholly inside outer. */
-static bool prefix_inside(const struct prefix *inner,
-			  const struct prefix *outer)
+/*
+ * The routes svc wants in its table: its own, with devices resolved, and
+ * the unreachable defaults.
+ */
+static int wanted_routes(const struct rtnl_service *svc,
+			 struct table_route **out, size_t *n_out,
+			 struct failure *fail)
 {
-	return inner->len >= outer->len &&
-	       prefix_contains(outer, inner->family, &inner->addr);
-}
-
-/* The routes svc wants in its table. */
-static int wanted_routes(const struct service *svc, struct table_route **out,
-			 size_t *n_out, struct failure *fail)
-{
-	size_t max = svc->n_routes + svc->n_allows + 2, n = 0;
-	struct table_route *w = calloc(max, sizeof(*w));
-	char what[128];
+	size_t n = 0;
+	struct table_route *w = calloc(svc->n_routes + 2, sizeof(*w));
 
 	if (!w)
 		return -ENOMEM;
 	for (size_t i = 0; i < svc->n_routes; i++) {
-		const struct route *ro = &svc->routes[i];
+		const struct rtnl_route *ro = &svc->routes[i];
 		struct table_route *rt = &w[n++];
 
 		*rt = (struct table_route){ .family = ro->dst.family,
-					    .type = RTN_UNICAST,
+					    .type = ro->type,
 					    .dst = ro->dst,
 					    .has_gateway = ro->has_gateway,
 					    .gateway = ro->gateway,
 					    .table = svc->table };
-		if (ro->dev[0]) {
-			rt->oif = if_nametoindex(ro->dev);
-			if (!rt->oif) {
-				route_format(ro, what, sizeof(what));
-				failure_set(fail,
-					    "find interface %s of Route=%s "
-					    "of service %s",
-					    ro->dev, what, svc->name);
-				free(w);
-				return -ENODEV;
-			}
-		}
-	}
-	for (size_t i = 0; i < svc->n_allows; i++) {
-		const struct prefix *dst = &svc->allows[i].dst;
-		bool covered = false;
-
-		for (size_t j = 0; j < n && !covered; j++)
-			covered = (w[j].type == RTN_UNICAST &&
-				   prefix_inside(dst, &w[j].dst)) ||
-				  (w[j].type == RTN_THROW &&
-				   w[j].dst.len == dst->len &&
-				   prefix_inside(dst, &w[j].dst));
-		if (covered)
+		if (!ro->dev[0])
 			continue;
-		w[n++] = (struct table_route){ .family = dst->family,
-					       .type = RTN_THROW,
-					       .dst = *dst,
-					       .table = svc->table };
+		rt->oif = (int)if_nametoindex(ro->dev);
+		if (!rt->oif) {
+			failure_set(fail,
+				    "find interface %s of Route=%s of service "
+				    "%s",
+				    ro->dev, ro->desc, svc->name);
+			free(w);
+			return -ENODEV;
+		}
 	}
 	for (int f = 0; f < 2; f++)
 		w[n++] = (struct table_route){
@@ -516,12 +488,11 @@ static int wanted_routes(const struct service *svc, struct table_route **out,
 	return 0;
 }
 
-static struct fw_rule service_rule(int family, uint32_t mask,
-				   const struct service *svc)
+static struct fw_rule service_rule(int family, const struct rtnl_service *svc)
 {
 	return (struct fw_rule){ .family = family,
-				 .mark = mark_of_value(mask, svc->mark_value),
-				 .mask = mask,
+				 .mark = svc->mark,
+				 .mask = svc->mask,
 				 .table = svc->table,
 				 .priority = CONFINE_RULE_PRIORITY,
 				 .protocol = RTPROT_CONFINE };
@@ -603,9 +574,8 @@ static int add_recorded(struct rtnl *r, struct rtnl_undo *undo,
 
 /* ---- services --------------------------------------------------------- */
 
-int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
-			 const struct service *svc, struct rtnl_undo *undo,
-			 struct failure *fail)
+int rtnl_service_install(struct rtnl *r, const struct rtnl_service *svc,
+			 struct rtnl_undo *undo, struct failure *fail)
 {
 	_cleanup_free_ struct table_route *want = NULL;
 	struct route_list have = { 0 };
@@ -639,9 +609,9 @@ int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
 		goto out;
 
 	for (int f = 0; f < 2; f++) {
-		struct undo_entry e = { .is_rule = true,
-					.rule = service_rule(families[f],
-							     mark_mask, svc) };
+		struct undo_entry e = {
+			.is_rule = true, .rule = service_rule(families[f], svc)
+		};
 		bool present = false;
 
 		for (size_t i = 0; i < rules.n && !present; i++)
@@ -672,13 +642,13 @@ out:
 	return err;
 }
 
-int rtnl_service_prune(struct rtnl *r, uint32_t mark_mask,
-		       const struct service *svc, struct failure *fail)
+int rtnl_service_prune(struct rtnl *r, const struct rtnl_service *svc,
+		       struct failure *fail)
 {
 	_cleanup_free_ struct table_route *want = NULL;
 	struct route_list have = { 0 };
 	struct rule_list rules = { 0 };
-	uint32_t mark = mark_of_value(mark_mask, svc->mark_value);
+	uint32_t mark = svc->mark, mark_mask = svc->mask;
 	size_t n_want = 0;
 	int err;
 
@@ -763,8 +733,7 @@ int rtnl_remove_all(struct rtnl *r, struct failure *fail)
 	return remove_table(r, 0, fail);
 }
 
-int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
-		       uint32_t table, const struct service *svc,
+int rtnl_service_check(struct rtnl *r, const struct rtnl_service *svc,
 		       struct rtnl_service_state *state, struct failure *fail)
 {
 	_cleanup_free_ struct table_route *want = NULL;
@@ -775,48 +744,38 @@ int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
 
 	fail_reset(fail);
 	*state = (struct rtnl_service_state){ 0 };
-	if (svc) {
-		err = wanted_routes(svc, &want, &n_want, fail);
-		if (err < 0)
-			return err;
-	}
+	err = wanted_routes(svc, &want, &n_want, fail);
+	if (err < 0)
+		return err;
 	err = rules_dump(r, &rules, fail);
 	if (err < 0)
 		return err;
-	err = routes_dump(r, table, true, &have, fail);
+	err = routes_dump(r, svc->table, true, &have, fail);
 	if (err < 0) {
 		free(rules.items);
 		return err;
 	}
 	for (int f = 0; f < 2; f++) {
-		struct fw_rule want_rule = { .family = families[f],
-					     .mark = mark,
-					     .mask = mark_mask,
-					     .table = table,
-					     .priority =
-						     CONFINE_RULE_PRIORITY };
-		struct table_route unreachable = {
-			.family = families[f],
-			.type = RTN_UNREACHABLE,
-			.dst = { .family = families[f] },
-			.metric = UNREACHABLE_METRIC,
-		};
+		struct fw_rule want_rule = service_rule(families[f], svc);
 
 		for (size_t i = 0; i < rules.n && !state->rule[f]; i++)
 			state->rule[f] =
 				rule_equal(&rules.items[i], &want_rule);
-		for (size_t i = 0; i < have.n && !state->unreachable[f]; i++)
-			state->unreachable[f] =
-				have.items[i].protocol == RTPROT_CONFINE &&
-				route_matches(&unreachable, &have.items[i]);
 	}
 	for (size_t i = 0; i < n_want; i++) {
 		bool present = false;
 
 		for (size_t j = 0; j < have.n && !present; j++)
-			present = route_matches(&want[i], &have.items[j]);
-		if (!present)
-			state->routes_missing++;
+			present = have.items[j].protocol == RTPROT_CONFINE &&
+				  route_matches(&want[i], &have.items[j]);
+		if (want[i].type == RTN_UNREACHABLE) {
+			state->unreachable[want[i].family == AF_INET6] =
+				present;
+			continue;
+		}
+		if (!present && !state->routes_missing++)
+			troute_format(&want[i], true, state->missing,
+				      sizeof(state->missing));
 	}
 	free(rules.items);
 	free(have.items);
@@ -859,11 +818,11 @@ int rtnl_route_lookup(struct rtnl *r, int family, const union inet_addr *dst,
 
 	fail_reset(fail);
 	rtm->rtm_family = family;
-	rtm->rtm_dst_len = addr_len(family) * 8;
+	rtm->rtm_dst_len = inet_addr_len(family) * 8;
 	/* IPv4 reports the table only when asked; IPv6 refuses the flag. */
 	if (family == AF_INET)
 		rtm->rtm_flags = RTM_F_LOOKUP_TABLE;
-	mnl_attr_put(nlh, RTA_DST, addr_len(family), dst->bytes);
+	mnl_attr_put(nlh, RTA_DST, inet_addr_len(family), dst->bytes);
 	if (mark)
 		mnl_attr_put_u32(nlh, RTA_MARK, mark);
 	err = talk(r, nlh, lookup_cb, &ctx, fail);
@@ -1040,7 +999,7 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 	    (nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP)))
 		return MNL_CB_OK;
 	mnl_attr_parse(nlh, sizeof(*nd), neigh_attr_cb, tb);
-	alen = addr_len(nd->ndm_family);
+	alen = inet_addr_len(nd->ndm_family);
 	if (!tb[NDA_DST] || !tb[NDA_LLADDR] ||
 	    mnl_attr_get_payload_len(tb[NDA_DST]) != alen ||
 	    mnl_attr_get_payload_len(tb[NDA_LLADDR]) > sizeof(nb.lladdr))

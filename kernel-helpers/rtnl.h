@@ -14,8 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel-helpers/failure.h"
-#include "policy/plan.h"
+#include "common/failure.h"
+#include <net/if.h>
+
+#include "common/inet.h"
 
 /* "confine" in /etc/iproute2/rt_protos terms; clear of FRR's 186-199. */
 #define RTPROT_CONFINE 245
@@ -38,31 +40,50 @@ void rtnl_undo_run(struct rtnl *r, struct rtnl_undo *undo);
 void rtnl_undo_free(struct rtnl_undo *undo);
 
 /*
- * Add what svc needs and is missing, recording each addition in undo:
- * for IPv4 and IPv6, the rule `fwmark mark/mask lookup svc->table pref
- * CONFINE_RULE_PRIORITY proto confine`, and in table svc->table:
- *   - for each Route=: DEST via GW [dev IF] / DEST dev IF;
- *   - for each Allow= destination not inside a Route= destination: `throw
- *     DEST`, so that the lookup falls through to the next rules (the main
- *     table) and the service reaches it as the host does;
- *   - `unreachable default` at the highest metric, so that nothing else is
- *     routed (a default Route= or Allow= of a /0 wins over it).
- * Refuses with -EEXIST, naming the route, if the table holds a route that
- * confine did not install. On failure, what this call added is undone
- * before returning (what earlier calls recorded in undo is left to the
- * caller).
+ * A route a service's table T should hold besides its unreachable
+ * defaults: a Route= (RTN_UNICAST, via gateway and/or dev) or a `throw`
+ * for an allowed destination no Route= covers, so that its lookup falls
+ * through to the next rules (the main table) and the service reaches it
+ * as the host does.
  */
-int rtnl_service_install(struct rtnl *r, uint32_t mark_mask,
-			 const struct service *svc, struct rtnl_undo *undo,
-			 struct failure *fail);
+struct rtnl_route {
+	uint8_t type; /* RTN_UNICAST or RTN_THROW */
+	struct prefix dst;
+	bool has_gateway;
+	union inet_addr gateway; /* same family as dst */
+	char dev[IF_NAMESIZE]; /* "" when not given */
+	const char *desc; /* "10.99.0.1 via 10.99.0.254", for messages */
+};
+
+/* What a service's routing is: its rule and the routes of its table. */
+struct rtnl_service {
+	const char *name; /* for messages */
+	uint32_t mark, mask; /* the fwmark rule's, already shifted */
+	uint32_t table;
+	const struct rtnl_route *routes;
+	size_t n_routes;
+};
+
+/*
+ * Add what svc needs and is missing, recording each addition in undo:
+ * for IPv4 and IPv6, the rule `fwmark mark/mask lookup table pref
+ * CONFINE_RULE_PRIORITY proto confine`, svc's routes in its table, and
+ * `unreachable default` at the highest metric, so that nothing else is
+ * routed (a default Route= or Allow= of a /0 wins over it). Refuses with
+ * -EEXIST, naming the route, if the table holds a route that confine did
+ * not install. On failure, what this call added is undone before
+ * returning (what earlier calls recorded in undo is left to the caller).
+ */
+int rtnl_service_install(struct rtnl *r, const struct rtnl_service *svc,
+			 struct rtnl_undo *undo, struct failure *fail);
 
 /*
  * After a successful install: delete confine's rules for this mark that
  * point elsewhere or for this table with another mark, and confine's routes
- * in svc->table that the policy no longer asks for.
+ * in svc->table that svc no longer has.
  */
-int rtnl_service_prune(struct rtnl *r, uint32_t mark_mask,
-		       const struct service *svc, struct failure *fail);
+int rtnl_service_prune(struct rtnl *r, const struct rtnl_service *svc,
+		       struct failure *fail);
 
 /* Delete every confine rule that looks up table, and confine's routes in it. */
 int rtnl_service_remove(struct rtnl *r, uint32_t table, struct failure *fail);
@@ -74,11 +95,11 @@ int rtnl_remove_all(struct rtnl *r, struct failure *fail);
 struct rtnl_service_state {
 	bool rule[2]; /* [0] IPv4, [1] IPv6: fwmark rule to the table */
 	bool unreachable[2]; /* unreachable default in the table */
-	size_t routes_missing; /* of those svc asks for (0 when svc NULL) */
+	size_t routes_missing; /* of svc's routes */
+	char missing[192]; /* the first of them, as text */
 };
-/* svc may be NULL (status without a policy): then only rules and defaults. */
-int rtnl_service_check(struct rtnl *r, uint32_t mark, uint32_t mark_mask,
-		       uint32_t table, const struct service *svc,
+/* svc->routes may be empty (status without a policy). */
+int rtnl_service_check(struct rtnl *r, const struct rtnl_service *svc,
 		       struct rtnl_service_state *state, struct failure *fail);
 
 /* Result of a FIB lookup, as `ip route get` would show it. */

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "kernel-helpers/seccomp-filter.h"
 
 /* Namespaces whose creation would take the process out of confine's rules. */

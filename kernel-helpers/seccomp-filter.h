@@ -21,7 +21,7 @@
 
 #include <seccomp.h>
 
-#include "kernel-helpers/failure.h"
+#include "common/failure.h"
 
 /* Builds the filter; nothing is loaded yet. */
 int seccomp_filter_new(scmp_filter_ctx *out, struct failure *fail);

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel-helpers/failure.h"
+#include "common/failure.h"
 
 /*
  * Attaches the programs for mark to the cgroup directory cgroup_path,

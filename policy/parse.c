@@ -17,7 +17,7 @@
 #include <cap-ng.h>
 #include <ini.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "policy/plan.h"
 #include "policy/trust.h"
 
@@ -293,22 +293,6 @@ static int parse_prefix(const char *s, struct prefix *out, const char **why)
 	return 0;
 }
 
-/* The same prefix with its host bits cleared, for "did you mean". */
-static void prefix_network(const struct prefix *p, char *buf, size_t size)
-{
-	struct prefix n = *p;
-	unsigned max = p->family == AF_INET ? 32 : 128;
-
-	for (unsigned bit = p->len; bit < max; bit++)
-		n.addr.bytes[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
-	prefix_format(&n, buf, size);
-	if (n.len == max) {
-		size_t l = strlen(buf);
-
-		snprintf(buf + l, size - l, "/%u", max);
-	}
-}
-
 static int prefix_error(struct parser *p, const char *key, const char *value,
 			const char *addr, int r, const char *why,
 			const struct prefix *parsed)
@@ -343,7 +327,8 @@ static int prefix_error(struct parser *p, const char *key, const char *value,
 		}
 		raw.family = strchr(buf, ':') ? AF_INET6 : AF_INET;
 		inet_pton(raw.family, buf, raw.addr.bytes);
-		prefix_network(&raw, net, sizeof(net));
+		raw = prefix_network(&raw);
+		prefix_format(&raw, net, sizeof(net));
 		return fail(p, "%s=%s: %s has host bits set; did you mean %s?",
 			    key, value, addr, net);
 	}
@@ -834,22 +819,6 @@ static int service_key(struct parser *p, const char *key, const char *value)
 		    "Exclusive=, Route=, Mark=, Table=, KeepCapabilities=, "
 		    "User= or Group=",
 		    key);
-}
-
-static bool prefix_overlaps(const struct prefix *a, const struct prefix *b)
-{
-	unsigned bits = a->len < b->len ? a->len : b->len;
-
-	if (a->family != b->family)
-		return false;
-	for (unsigned bit = 0; bit < bits; bit++) {
-		uint8_t m = 0x80 >> (bit % 8);
-
-		if ((a->addr.bytes[bit / 8] & m) !=
-		    (b->addr.bytes[bit / 8] & m))
-			return false;
-	}
-	return true;
 }
 
 /* Checks a finished [Service]; p->line is moved to the line at fault. */

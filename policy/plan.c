@@ -177,18 +177,6 @@ static void addr_format(int family, const union inet_addr *a, char *buf,
 		snprintf(buf, size, "?");
 }
 
-void prefix_format(const struct prefix *p, char *buf, size_t size)
-{
-	char a[INET6_ADDRSTRLEN];
-	unsigned host = p->family == AF_INET ? 32 : 128;
-
-	addr_format(p->family, &p->addr, a, sizeof(a));
-	if (p->len == host)
-		snprintf(buf, size, "%s", a);
-	else
-		snprintf(buf, size, "%s/%u", a, p->len);
-}
-
 void allow_format(const struct allow *a, char *buf, size_t size)
 {
 	char dst[INET6_ADDRSTRLEN + 8], port[16] = "";
@@ -216,26 +204,6 @@ void route_format(const struct route *r, char *buf, size_t size)
 	}
 	if (r->dev[0] && n >= 0 && (size_t)n < size)
 		snprintf(buf + n, size - n, " dev %s", r->dev);
-}
-
-bool prefix_contains(const struct prefix *p, int family,
-		     const union inet_addr *a)
-{
-	size_t bits = p->len;
-
-	if (p->family != family)
-		return false;
-	for (size_t i = 0; i < bits / 8; i++)
-		if (p->addr.bytes[i] != a->bytes[i])
-			return false;
-	if (bits % 8) {
-		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
-
-		if ((p->addr.bytes[bits / 8] & mask) !=
-		    (a->bytes[bits / 8] & mask))
-			return false;
-	}
-	return true;
 }
 
 const char *capability_name(int cap, char *buf, size_t size)

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/inet.h"
+
 #define SERVICE_NAME_MAX 48
 
 /* confine's own bits of the packet mark; other bits are never touched. */
@@ -28,18 +30,6 @@ enum l4proto {
 	L4_TCP,
 	L4_UDP,
 	L4_ICMP, /* ICMP for IPv4, ICMPv6 for IPv6 */
-};
-
-union inet_addr {
-	struct in_addr v4;
-	struct in6_addr v6;
-	uint8_t bytes[16];
-};
-
-struct prefix {
-	int family; /* AF_INET or AF_INET6 */
-	union inet_addr addr; /* host bits are zero */
-	uint8_t len;
 };
 
 struct allow {
@@ -146,16 +136,10 @@ uint32_t mark_of_value(uint32_t mask, uint32_t value);
 
 /* Text forms used in messages, the plan dump and status. */
 const char *l4proto_name(enum l4proto p);
-/* "10.0.0.0/8", "fd00::1" (no /len for a host prefix) */
-void prefix_format(const struct prefix *p, char *buf, size_t size);
 /* "udp 10.99.0.1:514", "tcp [fd00::1]:600-700", "icmp 10.0.0.0/8" */
 void allow_format(const struct allow *a, char *buf, size_t size);
 /* "10.99.0.1 via 10.99.0.254 dev eth0" */
 void route_format(const struct route *r, char *buf, size_t size);
-
-/* Whether address a of family lies inside prefix p. */
-bool prefix_contains(const struct prefix *p, int family,
-		     const union inet_addr *a);
 
 /* "NET_ADMIN" for capability 12 (the number when it has no name). */
 const char *capability_name(int cap, char *buf, size_t size);

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "policy/trust.h"
 
 /* As the kernel's MAXSYMLINKS: a path that needs more is refused (ELOOP). */

@@ -72,7 +72,7 @@ print(",".join(s["state"]))
 print(",".join(s["packets"]))' "$TMPDIR_TEST/status.json")
 check "the JSON keeps its fields and their order" test "$keys" = \
 "services,others_refused
-name,mark,mark_mask,table,exclusive,cgroups,state,in_force,packets
+name,mark,mark_mask,table,exclusive,cgroups,state,in_force,missing,packets
 path,id,sockets_marked,pids
 nft,rule_ipv4,rule_ipv6,unreachable_ipv4,unreachable_ipv6
 allowed,refused"

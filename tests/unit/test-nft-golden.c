@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
+#include "engine/lower.h"
 #include "kernel-helpers/nft.h"
 #include "policy/plan.h"
 
@@ -34,8 +35,14 @@ static char *render(const char *policy)
 	} else {
 		for (size_t i = 0; i < plan.n_services; i++) {
 			fprintf(f, "## service %s\n", plan.services[i].name);
-			nft_print_service_rules(&plan.services[i],
-						plan.mark_mask, NULL, f);
+			struct lowered low;
+
+			/* Interfaces are pinned only when applied. */
+			if (lower_service(&plan, &plan.services[i], NULL, NULL,
+					  0, &low) < 0)
+				continue;
+			nft_print_service_rules(&low.nft, plan.mark_mask, f);
+			lowered_free(&low);
 		}
 	}
 	plan_free(&plan);

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kernel-helpers/cleanup.h"
+#include "common/cleanup.h"
 #include "policy/plan.h"
 
 static int failed, checked;
