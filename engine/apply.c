@@ -249,24 +249,21 @@ static int mark_service(struct engine *s, const struct plan *plan,
 			struct notes *notes, struct failure *f)
 {
 	for (size_t j = 0; j < p->n_cgroups; j++) {
-		_cleanup_free_ char *rel = NULL, *path = NULL;
-		uint64_t id = p->cgroups[j].id;
+		struct cgroup cg = { 0 };
+		const char *path;
 		int r;
 
-		if (id == p->own.id)
-			path = strdup(p->own.path);
-		else if (extra && id == extra->id)
-			path = strdup(extra->path);
-		else if (cgroup_rel_of_id(s->cgroup_mnt, id, &rel) < 0)
+		if (p->cgroups[j].id == p->own.id)
+			path = p->own.path;
+		else if (extra && p->cgroups[j].id == extra->id)
+			path = extra->path;
+		else if (cgroup_of_id(s->cgroup_mnt, p->cgroups[j].id, &cg) ==
+			 0)
+			path = cg.path;
+		else
 			continue; /* gone since it was listed */
-		else if (asprintf(&path, "%s%s", s->cgroup_mnt, rel) < 0)
-			path = NULL;
-		if (!path) {
-			failure_set(f, "mark the sockets of service %s",
-				    svc->name);
-			return -ENOMEM;
-		}
 		r = mark_sockets(plan, svc, path, marked, notes, f);
+		cgroup_clear(&cg);
 		if (r < 0)
 			return r;
 	}
