@@ -22,8 +22,6 @@ int cmd_apply(int argc, char **argv)
 			goto usage;
 		netns = optarg;
 	}
-	if (optind >= argc)
-		goto usage;
 	r = load_plan(&plan, argv + optind, argc - optind);
 	if (r)
 		return r;

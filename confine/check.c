@@ -28,8 +28,6 @@ int cmd_check(int argc, char **argv)
 			return usage_error(argv, c);
 		rules = true;
 	}
-	if (optind >= argc)
-		return usage_error(argv, c);
 	r = load_plan(&plan, argv + optind, argc - optind);
 	if (r)
 		return r;

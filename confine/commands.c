@@ -59,7 +59,7 @@ static const struct command commands[] = {
 	{
 		.name = "check",
 		.fn = cmd_check,
-		.synopsis = "confine check [--rules] FILE...",
+		.synopsis = "confine check [--rules] [FILE...]",
 		.summary =
 			"Parse the policy files and print the plan: for each "
 			"service its mark, routing table, exclusivity, "
@@ -75,7 +75,7 @@ static const struct command commands[] = {
 	{
 		.name = "apply",
 		.fn = cmd_apply,
-		.synopsis = "confine apply [--netns NS] FILE...",
+		.synopsis = "confine apply [--netns NS] [FILE...]",
 		.summary = "Install or update the services of the files: "
 			   "cgroups, ip rules, routes and nf_tables rules. "
 			   "Installed services that the files do not name are "

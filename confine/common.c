@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* See common.h. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,15 +76,85 @@ void warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static int is_policy(const struct dirent *de)
+{
+	size_t len = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && len > 7 &&
+	       strcmp(de->d_name + len - 7, ".policy") == 0;
+}
+
+const char *policy_dir(void)
+{
+	const char *env = getenv("CONFINE_POLICY_DIR");
+
+	return env && *env ? env : CONFINE_POLICY_DIR;
+}
+
+int policy_dir_files(char ***files, int *n)
+{
+	struct dirent **list = NULL;
+	char **out;
+	int count = scandir(policy_dir(), &list, is_policy, alphasort);
+
+	*files = NULL;
+	*n = 0;
+	if (count < 0)
+		return errno == ENOENT ? 0 : -errno;
+	out = calloc((size_t)count + 1, sizeof(*out));
+	for (int i = 0; i < count; i++) {
+		if (out && asprintf(&out[i], "%s/%s", policy_dir(),
+				    list[i]->d_name) < 0)
+			out[i] = NULL;
+		if (out && !out[i]) {
+			files_free(out, i);
+			out = NULL;
+		}
+		free(list[i]);
+	}
+	free(list);
+	if (!out)
+		return -ENOMEM;
+	*files = out;
+	*n = count;
+	return 0;
+}
+
+void files_free(char **files, int n)
+{
+	for (int i = 0; files && i < n; i++)
+		free(files[i]);
+	free(files);
+}
+
 int load_plan(struct plan *plan, char *const *files, int n_files)
 {
 	struct policy_error err;
+	char **found = NULL;
+	int r;
 
+	if (!n_files) {
+		r = policy_dir_files(&found, &n_files);
+		if (r < 0) {
+			fprintf(stderr, "confine: cannot read %s: %s\n",
+				policy_dir(), strerror(-r));
+			return EXIT_FAILED;
+		}
+		if (!n_files) {
+			fprintf(stderr,
+				"confine: no policy files given and none in "
+				"%s (*.policy)\n",
+				policy_dir());
+			return EXIT_POLICY;
+		}
+		files = found;
+	}
 	plan_init(plan);
 	for (int i = 0; i < n_files; i++) {
 		if (policy_parse_file(plan, files[i], &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			plan_free(plan);
+			files_free(found, n_files);
 			return EXIT_POLICY;
 		}
 	}
@@ -91,8 +162,10 @@ int load_plan(struct plan *plan, char *const *files, int n_files)
 		fprintf(stderr, "confine: no [Service] in %s%s\n", files[0],
 			n_files > 1 ? " and the other files" : "");
 		plan_free(plan);
+		files_free(found, n_files);
 		return EXIT_POLICY;
 	}
+	files_free(found, n_files);
 	return 0;
 }
 

@@ -27,8 +27,18 @@ int report(int err, const struct failure *f);
 void print_notes(struct notes *notes);
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Parses files into plan; on error prints it and returns EXIT_POLICY. */
+/*
+ * Parses files into plan; with none, the *.policy files of the policy
+ * directory (CONFINE_POLICY_DIR, /etc/confine by default), in name order.
+ * On error prints it and returns EXIT_POLICY (EXIT_FAILED when the
+ * directory cannot be read).
+ */
 int load_plan(struct plan *plan, char *const *files, int n_files);
+/* CONFINE_POLICY_DIR from the environment, else the built-in one. */
+const char *policy_dir(void);
+/* The policy directory's *.policy files, sorted; *n 0 when none. */
+int policy_dir_files(char ***files, int *n);
+void files_free(char **files, int n);
 
 /* The engine, under confine's state lock (kernel-helpers/lock.h). */
 struct session {
