@@ -82,7 +82,8 @@ crashes=$(find "$run/crashes" -type f \( -name 'crash-*' -o -name 'leak-*' \
 	-o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
 echo "executions: ${execs:-?}"
 echo "executions per second: ${rate:-?}"
-echo "corpus: ${corp#corp: } (inputs/size), $(find "$run/corpus" -type f | wc -l) files in $run/corpus"
+corp=${corp#corp: }
+echo "corpus: ${corp:-?} (inputs/size), $(find "$run/corpus" -type f | wc -l) files in $run/corpus"
 echo "crashes: $crashes"
 
 if [ "$crashes" -gt 0 ]; then
