@@ -23,6 +23,9 @@ packages=(
 	systemd
 	# the shellcheck test (tests/meson.build)
 	shellcheck
+	# the policy fuzzer (bench/fuzz.sh): libFuzzer's runtime is in
+	# libclang-rt-14-dev, which clang only recommends
+	clang libclang-rt-14-dev
 )
 
 missing=()

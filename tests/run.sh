@@ -8,8 +8,9 @@
 # root). Installs the build and test dependencies (only when something is
 # missing), builds, runs all tests (unit and the netns integration tests),
 # runs the unit tests and the integration tests that exercise apply, run
-# and remove again under AddressSanitizer and UBSan, and prints as its last
-# line "N passed, N failed[, N skipped]". Exits non-zero when a test
+# and remove again under AddressSanitizer and UBSan, fuzzes the policy
+# parser for a minute (bench/fuzz.sh 60, one more test), and prints as its
+# last line "N passed, N failed[, N skipped]". Exits non-zero when a test
 # failed, or when CONFINE_TESTS_MUST_RUN=1 and a test was skipped.
 #
 # With --demo (as .ci/run does), it also runs lab/demo in a lab of its own
@@ -98,6 +99,19 @@ else
 	build_failed=$((build_failed + 1))
 fi
 
+# The policy parser, planner and lowering under libFuzzer for a minute, in
+# a clang build of its own (build-fuzz); one test. A crash fails it, and
+# bench/fuzz.sh says on stderr where the crashing input is kept.
+fuzz_passed=0
+fuzz_failed=0
+echo "== fuzz tests/fuzz/fuzz-policy (bench/fuzz.sh 60)"
+if bash bench/fuzz.sh 60; then
+	fuzz_passed=1
+else
+	echo "tests/run.sh: fuzzing the policy parser failed" >&2
+	fuzz_failed=1
+fi
+
 # The demo builds nothing new (build/ is done) and runs under a prefix of
 # its own, so that it never meets a lab someone keeps on this machine.
 demo_passed=0
@@ -114,9 +128,10 @@ fi
 
 # Count from meson's own records: EXPECTEDFAIL is a pass, SKIP a skip,
 # anything else not OK a failure. A failed build counts as a failure, the
-# demo as one test.
+# fuzzer and the demo as one test each.
 summary=$(python3 tests/helpers/count-results.py \
-	"$((build_failed + demo_failed))" "$demo_passed" "${logs[@]}")
+	"$((build_failed + fuzz_failed + demo_failed))" \
+	"$((fuzz_passed + demo_passed))" "${logs[@]}")
 [ -n "$summary" ] || summary="0 passed, 1 failed"
 
 rc=0
