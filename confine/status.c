@@ -98,10 +98,13 @@ static bool absent(const struct nft_state *st, const struct plan *plan,
 }
 
 static void print_text(const struct nft_state *st, const struct plan *plan,
-		       struct service_view *v, size_t n)
+		       const struct notes *left, struct service_view *v,
+		       size_t n)
 {
-	size_t n_absent = 0;
+	size_t n_absent = left->n;
 
+	for (size_t i = 0; i < left->n; i++)
+		printf("%s\n", left->lines[i]);
 	for (size_t i = 0; plan && i < plan->n_services; i++) {
 		if (!absent(st, plan, i))
 			continue;
@@ -245,14 +248,20 @@ static json_t *json_service(const struct nft_state *st,
  * a backslash. Keys keep the order they are added in (jansson >= 2.8).
  */
 static int print_json(const struct nft_state *st, const struct plan *plan,
-		      struct service_view *v, size_t n)
+		      const struct notes *left, struct service_view *v,
+		      size_t n)
 {
 	json_auto_t *root = NULL;
 	json_auto_t *services = json_array();
+	json_auto_t *leftovers = json_array();
 	char why[128];
 
-	if (!services)
+	if (!services || !leftovers)
 		goto nomem;
+	for (size_t i = 0; i < left->n; i++)
+		if (json_array_append_new(leftovers,
+					  json_text(left->lines[i])) < 0)
+			goto nomem;
 	for (size_t i = 0; plan && i < plan->n_services; i++) {
 		if (!absent(st, plan, i))
 			continue;
@@ -270,8 +279,9 @@ static int print_json(const struct nft_state *st, const struct plan *plan,
 		if (json_array_append_new(services, json_service(st, &v[i])) <
 		    0)
 			goto nomem;
-	root = json_pack("{s:o,s:I}", "services", TAKE_PTR(services),
-			 "others_refused", (json_int_t)st->others_refused);
+	root = json_pack("{s:o,s:I,s:o}", "services", TAKE_PTR(services),
+			 "others_refused", (json_int_t)st->others_refused,
+			 "leftovers", TAKE_PTR(leftovers));
 	if (!root)
 		goto nomem;
 	if (json_dumpf(root, stdout, JSON_COMPACT) < 0 || putchar('\n') < 0) {
@@ -295,6 +305,7 @@ int cmd_status(int argc, char **argv)
 	struct service_view *views = NULL;
 	const char *netns = NULL;
 	struct plan plan, *with = NULL;
+	struct notes left = { 0 };
 	struct failure f = { 0 };
 	bool json = false;
 	struct session s;
@@ -328,6 +339,12 @@ int cmd_status(int argc, char **argv)
 		r = report(r, &f);
 		goto out;
 	}
+	/* What a flushed nf_tables table leaves: routing of no service. */
+	r = engine_leftovers(&s.e, &left, &f);
+	if (r < 0) {
+		r = report(r, &f);
+		goto out;
+	}
 	views = calloc(s.e.installed.n_services + 1, sizeof(*views));
 	if (!views) {
 		ret = EXIT_FAILED;
@@ -343,13 +360,15 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	if (json)
-		ret = print_json(&s.e.installed, with, views, filled);
+		ret = print_json(&s.e.installed, with, &left, views, filled);
 	else
-		print_text(&s.e.installed, with, views, filled);
+		print_text(&s.e.installed, with, &left, views, filled);
 	/* Like systemctl is-active: what is not in force fails. */
 	for (size_t i = 0; i < filled && !ret; i++)
 		if (!views[i].in_force)
 			ret = EXIT_FAILED;
+	if (left.n && !ret)
+		ret = EXIT_FAILED;
 	for (size_t i = 0; with && i < with->n_services && !ret; i++)
 		if (absent(&s.e.installed, with, i))
 			ret = EXIT_FAILED;
@@ -357,6 +376,7 @@ out:
 	for (size_t i = 0; i < filled; i++)
 		view_free(&views[i]);
 	free(views);
+	notes_free(&left);
 	session_close(&s);
 out_plan:
 	if (with)

@@ -112,6 +112,15 @@ int engine_verify(struct engine *e, const struct nft_service *is,
 		  struct verdict *v, struct failure *f);
 
 /*
+ * What is left of services that are not installed as a whole: confine's
+ * ip rules whose table no nf_tables service uses (what `nft flush
+ * ruleset` leaves behind). One "NOT IN FORCE" line each, in out. (Cgroups
+ * are not asked: the cgroup tree is the host's, shared by every network
+ * namespace, so a cgroup without a service here may be another's.)
+ */
+int engine_leftovers(struct engine *e, struct notes *out, struct failure *f);
+
+/*
  * Warnings about a plan as this host sees it: an exclusive destination
  * whose host also answers on addresses the service does not list (from
  * the neighbour table).

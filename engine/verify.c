@@ -339,3 +339,44 @@ out:
 	cgroup_clear(&found);
 	return r;
 }
+
+static bool table_installed(const struct nft_state *st, uint32_t table)
+{
+	for (size_t i = 0; i < st->n_services; i++)
+		if (st->services[i].table == table)
+			return true;
+	return false;
+}
+
+/* Confine's ip rules whose table no nf_tables service routes by. */
+static int orphan_rules(struct engine *e, struct notes *out, struct failure *f)
+{
+	_cleanup_free_ struct rtnl_rule *rules = NULL;
+	size_t n = 0;
+	int r = rtnl_confine_rules(e->rtnl, &rules, &n, f);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		/* One line per table, not one per family. */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = rules[j].table == rules[i].table;
+		if (seen || table_installed(&e->installed, rules[i].table))
+			continue;
+		notes_add(out,
+			  "routing table %u (ip rule fwmark 0x%x/0x%x): NOT IN "
+			  "FORCE: confine's ip rule and routes are there, but "
+			  "no nf_tables service of confine's uses them (the "
+			  "table inet confine was deleted or flushed, as `nft "
+			  "flush ruleset` does); run `confine apply` again",
+			  rules[i].table, rules[i].mark, rules[i].mask);
+	}
+	return 0;
+}
+
+int engine_leftovers(struct engine *e, struct notes *out, struct failure *f)
+{
+	return orphan_rules(e, out, f);
+}

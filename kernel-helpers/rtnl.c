@@ -1042,3 +1042,28 @@ int rtnl_neighbours(struct rtnl *r, struct rtnl_neighbour **out, size_t *n,
 	*n = l.n;
 	return 0;
 }
+
+int rtnl_confine_rules(struct rtnl *r, struct rtnl_rule **out, size_t *n,
+		       struct failure *fail)
+{
+	struct rule_list rules;
+	struct rtnl_rule *list;
+	int err = rules_dump(r, &rules, fail);
+
+	if (err < 0)
+		return err;
+	list = calloc(rules.n + 1, sizeof(*list));
+	if (!list) {
+		free(rules.items);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rules.n; i++)
+		list[i] = (struct rtnl_rule){ .family = rules.items[i].family,
+					      .mark = rules.items[i].mark,
+					      .mask = rules.items[i].mask,
+					      .table = rules.items[i].table };
+	*out = list;
+	*n = rules.n;
+	free(rules.items);
+	return 0;
+}

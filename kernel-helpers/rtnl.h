@@ -146,3 +146,13 @@ struct rtnl_neighbour {
  */
 int rtnl_neighbours(struct rtnl *r, struct rtnl_neighbour **out, size_t *n,
 		    struct failure *fail);
+
+/* One of confine's ip rules (protocol confine), as it is installed. */
+struct rtnl_rule {
+	int family;
+	uint32_t mark, mask, table;
+};
+
+/* Every ip rule of confine's, both families. *out is malloc'd. */
+int rtnl_confine_rules(struct rtnl *r, struct rtnl_rule **out, size_t *n,
+		       struct failure *fail);

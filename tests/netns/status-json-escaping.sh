@@ -71,7 +71,7 @@ print(",".join(s["cgroups"][0]))
 print(",".join(s["state"]))
 print(",".join(s["packets"]))' "$TMPDIR_TEST/status.json")
 check "the JSON keeps its fields and their order" test "$keys" = \
-"services,others_refused
+"services,others_refused,leftovers
 name,mark,mark_mask,table,exclusive,cgroups,state,in_force,missing,packets
 path,id,sockets_marked,pids
 nft,rule_ipv4,rule_ipv6,unreachable_ipv4,unreachable_ipv6

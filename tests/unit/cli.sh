@@ -77,10 +77,14 @@ run run -p
 check "run -p without a FILE exits 2 (saw $rc)" test "$rc" -eq 2
 check "run -p says the option needs a value" \
 	grep -q "^confine run: option '-p' needs a value" "$tmp/err"
-run check
-check "check without a FILE exits 2 (saw $rc)" test "$rc" -eq 2
-check "check without a FILE says so, with the synopsis" \
-	grep -qx "Usage: confine check \[--rules\] FILE\.\.\." "$tmp/err"
+# Without a FILE, check reads the policy directory; an empty one is an
+# error that names it (tests/unit/policy-dir.sh tests the rest).
+mkdir "$tmp/policies"
+CONFINE_POLICY_DIR=$tmp/policies run check
+check "check without a FILE and an empty policy directory exits 2 (saw $rc)" \
+	test "$rc" -eq 2
+check "check without a FILE says no policy is there" \
+	grep -q "none in $tmp/policies" "$tmp/err"
 
 # The program's own -h is left to the program.
 run run -p /nonexistent -- true -h
