@@ -66,7 +66,8 @@ echo "== fuzzing the policy parser, planner and lowering for ${seconds}s ($run/l
 # -timeout: an input that takes 10 s is a hang, kept like a crash;
 # -rss_limit_mb likewise for one that eats memory.
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-	-print_final_stats=1 -artifact_prefix="$run/crashes/" \
+	-dict=tests/fuzz/policy.dict -print_final_stats=1 \
+	-artifact_prefix="$run/crashes/" \
 	"$run/corpus" >"$run/log" 2>&1
 rc=$?
 
