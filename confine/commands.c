@@ -131,6 +131,21 @@ static const struct command commands[] = {
 		.options = OPTIONS(&opt_netns, &opt_json, &opt_help),
 	},
 	{
+		.name = "guard",
+		.fn = cmd_guard,
+		.synopsis = "confine guard [--netns NS] [FILE...]",
+		.summary =
+			"Stay running, watch nf_tables and the ip rules and "
+			"routes, and re-apply each service of FILE (by "
+			"default the policy directory) that someone else "
+			"damaged, at once, saying what it repaired and, when "
+			"the kernel tells, who changed nf_tables. A service "
+			"of which nothing is left (confine remove) stays "
+			"removed. At most 10 repairs in a row, then one "
+			"every 100 ms.",
+		.options = OPTIONS(&opt_netns, &opt_help),
+	},
+	{
 		.name = "help",
 		.fn = cmd_help,
 		.synopsis = "confine help [COMMAND]",

@@ -65,6 +65,25 @@ else
 	fail "the installed completion does not register 'complete ... confine'"
 fi
 
+found "the guard's systemd unit, under the prefix" "$root/lib/systemd/system/confine-guard.service"
+unit=$(cat "$tmp/found")
+if [ -n "$unit" ] && grep -qx "ExecStart=$prefix/sbin/confine guard" "$unit"; then
+	pass "the unit starts the installed binary ($prefix/sbin/confine guard)"
+else
+	fail "the unit's ExecStart= is not $prefix/sbin/confine guard"
+fi
+# Verified as it would be installed: its binary where the unit says.
+if [ -n "$unit" ] && command -v systemd-analyze >/dev/null; then
+	sed "s|^ExecStart=$prefix/sbin/confine|ExecStart=$root/sbin/confine|" \
+		"$unit" >"$tmp/confine-guard.service"
+	if out=$(systemd-analyze verify --man=no "$tmp/confine-guard.service" 2>&1) &&
+		[ -z "$out" ]; then
+		pass "systemd-analyze verify finds nothing wrong with the unit"
+	else
+		fail "systemd-analyze verify of the unit: $out"
+	fi
+fi
+
 for page in man8/confine.8 man5/confine.policy.5; do
 	found "man page $page" "*/man/$page"
 	f=$(cat "$tmp/found")
