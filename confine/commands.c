@@ -131,6 +131,23 @@ static const struct command commands[] = {
 		.options = OPTIONS(&opt_netns, &opt_json, &opt_help),
 	},
 	{
+		.name = "doctor",
+		.fn = cmd_doctor,
+		.synopsis = "confine doctor [--netns NS] [--json] [FILE...]",
+		.summary =
+			"Check the host for what makes confinement fail or "
+			"leak: kernel features, the cgroup2 mount, "
+			"reverse-path filtering, routes to allowed "
+			"destinations, other users of confine's mark bits, "
+			"nftables.service, forwarding, broadcast under "
+			"exclusive services and the classic hardening "
+			"sysctls. Each finding has a severity, what was "
+			"found, why it matters and the fix. FILE (by default "
+			"the policy directory) is optional. Exits 1 for an "
+			"error, 3 for a warning, 0 otherwise.",
+		.options = OPTIONS(&opt_netns, &opt_json, &opt_help),
+	},
+	{
 		.name = "guard",
 		.fn = cmd_guard,
 		.synopsis = "confine guard [--netns NS] [FILE...]",

@@ -8,6 +8,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
