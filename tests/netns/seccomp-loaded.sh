@@ -15,9 +15,10 @@
 #	                                               capability at all)
 #	clone3    clone3()                             ENOSYS
 #
-# The same program unconfined in the client namespace, as root and as
-# nobody, is the control: there every one of these works (or clone3 gets
-# EINVAL for its zero size), so the results above are confine's.
+# The same program unconfined in the client namespace is the control: as
+# root every one of these works (clone3 gets EINVAL for its zero size),
+# and as nobody, without any capability, SO_BINDTODEVICE still works; so
+# the refusals above are the filter's.
 
 . "$(dirname "$0")/lib.sh"
 
