@@ -43,7 +43,7 @@ guard_pid=$!
 busywait 5000 grep -q watching "$dir/guard.log" || { cat "$dir/guard.log"; exit 1; }
 
 times=()
-for i in $(seq 1 "$trials"); do
+for _ in $(seq 1 "$trials"); do
 	ip netns exec "$ns" nft list table inet confine >/dev/null 2>&1 ||
 		busywait 5000 ip netns exec "$ns" nft list table inet confine
 	t0=$(date +%s%N)
