@@ -246,19 +246,38 @@ static int policy_current(struct engine *e, const struct nft_service *is,
 			  struct verdict *v, struct failure *f)
 {
 	struct oifs *oifs = NULL;
+	struct lowered low;
 	uint32_t digest;
+	size_t at = 0;
 	int r = service_oifs(e, plan, svc, &oifs, f);
 
 	if (r < 0)
 		return r;
 	digest = service_digest(svc, plan->mark_mask, oifs);
+	if (is->digest != digest) {
+		oifs_free(oifs, svc->n_allows);
+		snprintf(v->reason, sizeof(v->reason),
+			 "the installed rules of service %s differ from %s, or "
+			 "its routes have changed since it was applied",
+			 svc->name, svc->file);
+		return 0;
+	}
+	/*
+	 * The digest is only what the chain's comment says: its rules
+	 * themselves may have been changed by hand since.
+	 */
+	r = lower_service(plan, svc, oifs, NULL, 0, &low);
+	if (r == 0)
+		r = nft_service_rules_differ(e->nft, plan->mark_mask, &low.nft,
+					     &at, f);
+	lowered_free(&low);
 	oifs_free(oifs, svc->n_allows);
-	if (is->digest == digest)
-		return 1;
+	if (r <= 0)
+		return r < 0 ? r : 1;
 	snprintf(v->reason, sizeof(v->reason),
-		 "the installed rules of service %s differ from %s, or its "
-		 "routes have changed since it was applied",
-		 svc->name, svc->file);
+		 "the rules of chain svc_%s are not the ones confine installs "
+		 "for %s (they part after rule %zu)",
+		 svc->name, svc->file, at);
 	return 0;
 }
 

@@ -141,3 +141,13 @@ void rb_match_allow(struct rule_builder *rb, const struct nft_allow *a);
 char *service_chain(const char *name);
 char *service_counter(const char *name, const char *kind);
 void cgroup_map_name(uint32_t level, char *buf, size_t size);
+
+/* ---- nft-state.c ----------------------------------------------------- */
+
+/*
+ * One dump request; build() fills the message. -ENOENT from the kernel
+ * (no table) is returned as is for the caller to interpret.
+ */
+int nft_dump(struct nft *n, uint16_t type,
+	     void (*build)(struct nlmsghdr *, const void *), const void *arg,
+	     mnl_cb_t cb, void *data, struct failure *fail, const char *what);

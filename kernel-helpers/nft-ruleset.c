@@ -1148,3 +1148,94 @@ out:
 	batch_free(&bt);
 	return r;
 }
+
+/* ---- comparing a chain with what confine installs --------------------- */
+
+struct printed {
+	char **rules;
+	size_t n;
+	int err;
+};
+
+/*
+ * A rule as text, without what the kernel adds (handle, position) or
+ * what the batch sets (id): what is left is what it does.
+ */
+static int print_into(struct nftnl_rule *rule, const char *what, void *ctx)
+{
+	_cleanup_(nftnl_rule_freep) struct nftnl_rule *r = rule;
+	struct printed *p = ctx;
+	char buf[4096], **grown;
+
+	nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
+	nftnl_rule_unset(r, NFTNL_RULE_POSITION);
+	nftnl_rule_unset(r, NFTNL_RULE_ID);
+	nftnl_rule_snprintf(buf, sizeof(buf), r, NFTNL_OUTPUT_DEFAULT, 0);
+	grown = realloc(p->rules, (p->n + 1) * sizeof(*grown));
+	if (!grown || !(grown[p->n] = strdup(buf))) {
+		if (grown)
+			p->rules = grown;
+		p->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	p->rules = grown;
+	p->n++;
+	return 0;
+}
+
+static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		return MNL_CB_ERROR;
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		nftnl_rule_free(r);
+		return MNL_CB_OK;
+	}
+	return print_into(r, NULL, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static void build_rule_filter(struct nlmsghdr *nlh, const void *arg)
+{
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, NFT_TABLE_NAME);
+	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, arg);
+}
+
+static void printed_free(struct printed *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->rules[i]);
+	free(p->rules);
+}
+
+int nft_service_rules_differ(struct nft *n, uint32_t mark_mask,
+			     const struct nft_service_spec *spec, size_t *at,
+			     struct failure *fail)
+{
+	_cleanup_free_ char *chain = service_chain(spec->name);
+	struct printed want = { 0 }, have = { 0 };
+	int r;
+
+	if (!chain)
+		return -ENOMEM;
+	r = service_rules(spec, mark_mask, print_into, &want);
+	if (r == 0)
+		r = nft_dump(n, NFT_MSG_GETRULE, build_rule_filter, chain,
+			     rule_dump_cb, &have, fail,
+			     "list the rules of chain svc_NAME");
+	if (r == 0 && (want.err || have.err))
+		r = -ENOMEM;
+	if (r == 0) {
+		size_t i = 0;
+
+		while (i < want.n && i < have.n &&
+		       strcmp(want.rules[i], have.rules[i]) == 0)
+			i++;
+		*at = i;
+		r = i == want.n && i == have.n ? 0 : 1;
+	}
+	printed_free(&want);
+	printed_free(&have);
+	return r;
+}

@@ -31,15 +31,13 @@
 
 /* ---- reading the installed state ------------------------------------- */
 
-typedef int (*dump_cb)(const struct nlmsghdr *nlh, void *data);
-
 /*
  * One dump request; build() fills the message. -ENOENT from the kernel
  * (no table) is returned as is for the caller to interpret.
  */
-static int dump(struct nft *n, uint16_t type,
-		void (*build)(struct nlmsghdr *, const void *), const void *arg,
-		mnl_cb_t cb, void *data, struct failure *fail, const char *what)
+int nft_dump(struct nft *n, uint16_t type,
+	     void (*build)(struct nlmsghdr *, const void *), const void *arg,
+	     mnl_cb_t cb, void *data, struct failure *fail, const char *what)
 {
 	_cleanup_free_ char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
 	struct nlmsghdr *nlh;
@@ -312,42 +310,42 @@ int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail)
 	char map[64];
 	int r;
 
-	r = dump(n, NFT_MSG_GETTABLE, build_table_filter, NULL, table_cb,
-		 &s.table_present, fail, "list nf_tables tables");
+	r = nft_dump(n, NFT_MSG_GETTABLE, build_table_filter, NULL, table_cb,
+		     &s.table_present, fail, "list nf_tables tables");
 	if (r < 0 && r != -ENOENT)
 		goto fail;
 	if (!s.table_present) {
 		*out = s;
 		return 0;
 	}
-	r = dump(n, NFT_MSG_GETCHAIN, build_chain_filter, NULL, chain_cb, &s,
-		 fail, "list chains of table inet " NFT_TABLE_NAME);
+	r = nft_dump(n, NFT_MSG_GETCHAIN, build_chain_filter, NULL, chain_cb,
+		     &s, fail, "list chains of table inet " NFT_TABLE_NAME);
 	if (r < 0)
 		goto fail;
-	r = dump(n, NFT_MSG_GETSET, build_set_filter, NULL, set_cb, &s, fail,
-		 "list sets of table inet " NFT_TABLE_NAME);
+	r = nft_dump(n, NFT_MSG_GETSET, build_set_filter, NULL, set_cb, &s,
+		     fail, "list sets of table inet " NFT_TABLE_NAME);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < s.n_levels; i++) {
 		ec.level = s.levels[i];
 		cgroup_map_name(s.levels[i], map, sizeof(map));
-		r = dump(n, NFT_MSG_GETSETELEM, build_elem_filter, map, elem_cb,
-			 &ec, fail, "list cgroup map elements");
+		r = nft_dump(n, NFT_MSG_GETSETELEM, build_elem_filter, map,
+			     elem_cb, &ec, fail, "list cgroup map elements");
 		if (r < 0)
 			goto fail;
 	}
 	ec.family = AF_INET;
-	r = dump(n, NFT_MSG_GETSETELEM, build_elem_filter, SET_EXCLUSIVE4,
-		 elem_cb, &ec, fail, "list set " SET_EXCLUSIVE4);
+	r = nft_dump(n, NFT_MSG_GETSETELEM, build_elem_filter, SET_EXCLUSIVE4,
+		     elem_cb, &ec, fail, "list set " SET_EXCLUSIVE4);
 	if (r < 0 && r != -ENOENT)
 		goto fail;
 	ec.family = AF_INET6;
-	r = dump(n, NFT_MSG_GETSETELEM, build_elem_filter, SET_EXCLUSIVE6,
-		 elem_cb, &ec, fail, "list set " SET_EXCLUSIVE6);
+	r = nft_dump(n, NFT_MSG_GETSETELEM, build_elem_filter, SET_EXCLUSIVE6,
+		     elem_cb, &ec, fail, "list set " SET_EXCLUSIVE6);
 	if (r < 0 && r != -ENOENT)
 		goto fail;
-	r = dump(n, NFT_MSG_GETOBJ, build_obj_filter, NULL, obj_cb, &s, fail,
-		 "list counters of table inet " NFT_TABLE_NAME);
+	r = nft_dump(n, NFT_MSG_GETOBJ, build_obj_filter, NULL, obj_cb, &s,
+		     fail, "list counters of table inet " NFT_TABLE_NAME);
 	if (r < 0 && r != -ENOENT)
 		goto fail;
 	*out = s;

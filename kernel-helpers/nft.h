@@ -164,6 +164,16 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 	       char *const *names, size_t n_names, struct failure *fail);
 
 /*
+ * Whether the rules of spec's chain in the kernel are exactly those
+ * nft_apply would put there (counters aside): 0 when they are, 1 when
+ * they differ, with *at the number of rules that match before the first
+ * difference, or -errno.
+ */
+int nft_service_rules_differ(struct nft *n, uint32_t mark_mask,
+			     const struct nft_service_spec *spec, size_t *at,
+			     struct failure *fail);
+
+/*
  * For tests and `confine check --rules`: print the rules of spec's chain,
  * in libnftnl's expression notation.
  */
