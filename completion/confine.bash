@@ -76,7 +76,7 @@ _confine() {
 	COMPREPLY=()
 
 	if [ "$cword" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "check apply run remove status help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "check apply run remove status doctor guard help --help --version" -- "$cur"))
 		return 0
 	fi
 	cmd=${words[1]}
@@ -174,12 +174,23 @@ _confine() {
 			COMPREPLY=($(compgen -W "$(_confine_installed "$netns")" -- "$cur"))
 		fi
 		;;
-	status)
-		COMPREPLY=($(compgen -W "--netns --json --help" -- "$cur"))
+	status | doctor)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--netns --json --help" -- "$cur"))
+		else
+			_confine_files "$cur"
+		fi
+		;;
+	guard)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--netns --help" -- "$cur"))
+		else
+			_confine_files "$cur"
+		fi
 		;;
 	help)
 		[ "$cword" -eq 2 ] &&
-			COMPREPLY=($(compgen -W "check apply run remove status help" -- "$cur"))
+			COMPREPLY=($(compgen -W "check apply run remove status doctor guard help" -- "$cur"))
 		;;
 	esac
 	return 0
