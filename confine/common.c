@@ -141,6 +141,7 @@ int load_plan(struct plan *plan, char *const *files, int n_files)
 			return EXIT_FAILED;
 		}
 		if (!n_files) {
+			files_free(found, 0);
 			fprintf(stderr,
 				"confine: no policy files given and none in "
 				"%s (*.policy)\n",
