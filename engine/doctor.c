@@ -23,7 +23,6 @@
 #include "kernel-helpers/netns.h"
 #include "kernel-helpers/nft-probe.h"
 #include "kernel-helpers/nft.h"
-#include "kernel-helpers/rtnl-rules.h"
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/sysctl.h"
 
@@ -278,19 +277,23 @@ static void check_nftables_service(struct findings *fs, const char *root)
 
 static void check_fwmark_rules(struct findings *fs, uint32_t mask)
 {
-	_cleanup_free_ struct fwmark_rule *rules = NULL;
+	_cleanup_free_ struct rtnl_rule *rules = NULL;
 	struct failure f = { 0 };
+	struct rtnl *rt = NULL;
 	size_t n = 0;
-	int r = rtnl_fwmark_rules(&rules, &n, &f);
+	int r = rtnl_open(&rt, &f);
 
+	if (r == 0)
+		r = rtnl_fwmark_rules(rt, &rules, &n, &f);
+	rtnl_close(rt);
 	if (r < 0) {
 		cannot(fs, "fwmark-rule", r, &f);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct fwmark_rule *x = &rules[i];
+		const struct rtnl_rule *x = &rules[i];
 
-		if (x->protocol == RTPROT_CONFINE || !(x->mask & mask))
+		if (x->confine || !(x->mask & mask))
 			continue;
 		add(fs, SEVERITY_WARNING, "fwmark-rule",
 		    "This rule reads bits of the packet mark that confine "

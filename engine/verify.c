@@ -372,16 +372,19 @@ static int orphan_rules(struct engine *e, struct notes *out, struct failure *f)
 {
 	_cleanup_free_ struct rtnl_rule *rules = NULL;
 	size_t n = 0;
-	int r = rtnl_confine_rules(e->rtnl, &rules, &n, f);
+	int r = rtnl_fwmark_rules(e->rtnl, &rules, &n, f);
 
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		bool seen = false;
 
+		if (!rules[i].confine)
+			continue;
 		/* One line per table, not one per family. */
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = rules[j].table == rules[i].table;
+			seen = rules[j].confine &&
+			       rules[j].table == rules[i].table;
 		if (seen || table_installed(&e->installed, rules[i].table))
 			continue;
 		notes_add(out,

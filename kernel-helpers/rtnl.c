@@ -34,6 +34,8 @@ struct fw_rule {
 	int family;
 	uint32_t mark, mask, table, priority;
 	uint8_t protocol;
+	uint8_t action; /* FR_ACT_TO_TBL for a lookup */
+	bool invert; /* `not fwmark ...` */
 };
 
 struct table_route {
@@ -182,11 +184,13 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	struct fw_rule rule = { .family = frh->family, .table = frh->table };
 	struct fw_rule *grown;
 
-	if (nlh->nlmsg_type != RTM_NEWRULE || frh->action != FR_ACT_TO_TBL)
+	if (nlh->nlmsg_type != RTM_NEWRULE)
 		return MNL_CB_OK;
 	mnl_attr_parse(nlh, sizeof(*frh), rule_attr_cb, tb);
 	if (!tb[FRA_FWMARK])
 		return MNL_CB_OK;
+	rule.action = frh->action;
+	rule.invert = frh->flags & FIB_RULE_INVERT;
 	rule.mark = mnl_attr_get_u32(tb[FRA_FWMARK]);
 	rule.mask = tb[FRA_FWMASK] ? mnl_attr_get_u32(tb[FRA_FWMASK]) :
 				     0xffffffff;
@@ -226,9 +230,10 @@ static int rules_dump(struct rtnl *r, struct rule_list *out,
 			free(out->items);
 			return err < 0 ? err : out->err;
 		}
-		/* Keep only confine's. */
+		/* Keep only confine's, which are lookups. */
 		for (size_t i = before; i < out->n;) {
-			if (out->items[i].protocol != RTPROT_CONFINE)
+			if (out->items[i].protocol != RTPROT_CONFINE ||
+			    out->items[i].action != FR_ACT_TO_TBL)
 				out->items[i] = out->items[--out->n];
 			else
 				i++;
@@ -1043,12 +1048,36 @@ int rtnl_neighbours(struct rtnl *r, struct rtnl_neighbour **out, size_t *n,
 	return 0;
 }
 
-int rtnl_confine_rules(struct rtnl *r, struct rtnl_rule **out, size_t *n,
-		       struct failure *fail)
+/* Every fwmark rule of both families, not only confine's. */
+static int all_rules_dump(struct rtnl *r, struct rule_list *out,
+			  struct failure *fail)
+{
+	*out = (struct rule_list){ 0 };
+	for (int f = 0; f < 2; f++) {
+		struct nlmsghdr *nlh = msg_new(r, RTM_GETRULE, NLM_F_DUMP);
+		struct fib_rule_hdr *frh =
+			mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+		int err;
+
+		frh->family = families[f];
+		err = talk(r, nlh, rule_cb, out, fail);
+		if (err < 0 || out->err < 0) {
+			failure_set(fail, "list %s ip rules",
+				    family_name(families[f]));
+			free(out->items);
+			return err < 0 ? err : out->err;
+		}
+	}
+	return 0;
+}
+
+int rtnl_fwmark_rules(struct rtnl *r, struct rtnl_rule **out, size_t *n,
+		      struct failure *fail)
 {
 	struct rule_list rules;
 	struct rtnl_rule *list;
-	int err = rules_dump(r, &rules, fail);
+	size_t count = 0;
+	int err = all_rules_dump(r, &rules, fail);
 
 	if (err < 0)
 		return err;
@@ -1057,13 +1086,26 @@ int rtnl_confine_rules(struct rtnl *r, struct rtnl_rule **out, size_t *n,
 		free(rules.items);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < rules.n; i++)
-		list[i] = (struct rtnl_rule){ .family = rules.items[i].family,
-					      .mark = rules.items[i].mark,
-					      .mask = rules.items[i].mask,
-					      .table = rules.items[i].table };
+	for (size_t i = 0; i < rules.n; i++) {
+		const struct fw_rule *ru = &rules.items[i];
+
+		/* `fwmark 0/0` matches every packet: it uses no mark bit. */
+		if (!ru->mark && !ru->mask)
+			continue;
+		list[count++] = (struct rtnl_rule){
+			.family = ru->family,
+			.priority = ru->priority,
+			.mark = ru->mark,
+			.mask = ru->mask,
+			.table = ru->table,
+			.protocol = ru->protocol,
+			.invert = ru->invert,
+			.confine = ru->protocol == RTPROT_CONFINE &&
+				   ru->action == FR_ACT_TO_TBL,
+		};
+	}
 	*out = list;
-	*n = rules.n;
+	*n = count;
 	free(rules.items);
 	return 0;
 }

@@ -147,12 +147,20 @@ struct rtnl_neighbour {
 int rtnl_neighbours(struct rtnl *r, struct rtnl_neighbour **out, size_t *n,
 		    struct failure *fail);
 
-/* One of confine's ip rules (protocol confine), as it is installed. */
+/* An ip rule that matches the packet mark, anyone's. */
 struct rtnl_rule {
 	int family;
-	uint32_t mark, mask, table;
+	uint32_t priority;
+	uint32_t mark, mask; /* mask 0xffffffff when the rule gave none */
+	uint32_t table;
+	uint8_t protocol;
+	bool invert; /* `not fwmark ...` */
+	bool confine; /* one of confine's lookups (protocol confine) */
 };
 
-/* Every ip rule of confine's, both families. *out is malloc'd. */
-int rtnl_confine_rules(struct rtnl *r, struct rtnl_rule **out, size_t *n,
-		       struct failure *fail);
+/*
+ * The fwmark rules of both families, everyone's, but for `fwmark 0/0`,
+ * which uses no mark bit. *out is malloc'd.
+ */
+int rtnl_fwmark_rules(struct rtnl *r, struct rtnl_rule **out, size_t *n,
+		      struct failure *fail);
