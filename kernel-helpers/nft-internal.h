@@ -141,6 +141,8 @@ void rb_match_allow(struct rule_builder *rb, const struct nft_allow *a);
 char *service_chain(const char *name);
 char *service_counter(const char *name, const char *kind);
 void cgroup_map_name(uint32_t level, char *buf, size_t size);
+/* Adds (NFT_MSG_NEWTABLE) or deletes table inet NAME in the batch. */
+void batch_table(struct batch *bt, uint16_t type, const char *name);
 
 /* ---- nft-state.c ----------------------------------------------------- */
 

@@ -26,26 +26,6 @@
 /* Large enough for the kernel's biggest dump message (32 KiB). */
 #define DUMP_BUFFER_SIZE 32768
 
-static void probe_table(struct batch *bt, uint16_t type)
-{
-	_cleanup_(nftnl_table_freep) struct nftnl_table *t =
-		nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!t) {
-		bt->oom = -ENOMEM;
-		return;
-	}
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, PROBE_TABLE);
-	nlh = batch_msg(bt, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
-			"%s table inet " PROBE_TABLE,
-			type == NFT_MSG_NEWTABLE ? "add" : "delete");
-	if (!nlh)
-		return;
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	batch_next(bt);
-}
-
 static void probe_chain(struct batch *bt)
 {
 	_cleanup_(nftnl_chain_freep) struct nftnl_chain *c =
@@ -108,7 +88,7 @@ int nft_probe_socket_cgroup(struct nft *n, struct failure *fail)
 
 	r = batch_init(&bt, n);
 	if (r == 0) {
-		probe_table(&bt, NFT_MSG_NEWTABLE);
+		batch_table(&bt, NFT_MSG_NEWTABLE, PROBE_TABLE);
 		probe_chain(&bt);
 		probe_rule(&bt);
 		r = batch_send(n, &bt, fail);
@@ -122,7 +102,7 @@ int nft_probe_socket_cgroup(struct nft *n, struct failure *fail)
 	 */
 	r = batch_init(&bt, n);
 	if (r == 0) {
-		probe_table(&bt, NFT_MSG_DELTABLE);
+		batch_table(&bt, NFT_MSG_DELTABLE, PROBE_TABLE);
 		r = batch_send(n, &bt, fail);
 	}
 	batch_free(&bt);

@@ -238,7 +238,7 @@ static int emit_to_batch(struct nftnl_rule *rule, const char *what, void *ctx)
 	return ec->bt->oom;
 }
 
-static void batch_table(struct batch *bt, uint16_t type)
+void batch_table(struct batch *bt, uint16_t type, const char *name)
 {
 	_cleanup_(nftnl_table_freep) struct nftnl_table *t =
 		nftnl_table_alloc();
@@ -248,10 +248,10 @@ static void batch_table(struct batch *bt, uint16_t type)
 		bt->oom = -ENOMEM;
 		return;
 	}
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
 	nlh = batch_msg(bt, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
-			"%s table inet " NFT_TABLE_NAME,
-			type == NFT_MSG_NEWTABLE ? "add" : "delete");
+			"%s table inet %s",
+			type == NFT_MSG_NEWTABLE ? "add" : "delete", name);
 	if (!nlh)
 		return;
 	nftnl_table_nlmsg_build_payload(nlh, t);
@@ -921,7 +921,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 	if (r < 0)
 		return r;
 
-	batch_table(&bt, NFT_MSG_NEWTABLE);
+	batch_table(&bt, NFT_MSG_NEWTABLE, NFT_TABLE_NAME);
 	batch_exclusive_set(&bt, AF_INET);
 	batch_exclusive_set(&bt, AF_INET6);
 	if (!installed->table_present)
@@ -1098,7 +1098,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		return r;
 	if (!n_names || !remaining) {
 		/* Nothing of confine's stays: the table goes as a whole. */
-		batch_table(&bt, NFT_MSG_DELTABLE);
+		batch_table(&bt, NFT_MSG_DELTABLE, NFT_TABLE_NAME);
 		goto send;
 	}
 	for (size_t i = 0; i < installed->n_services; i++) {
