@@ -41,6 +41,7 @@ void engine_close(struct engine *e)
 
 int engine_refresh(struct engine *e, struct failure *f)
 {
+	rtnl_forget(e->rtnl);
 	nft_state_free(&e->installed);
 	return nft_read_state(e->nft, &e->installed, f);
 }

@@ -187,14 +187,12 @@ static int add_cgroup_to_service(struct nft_state *s, const char *chain,
 				 uint64_t id, uint32_t level)
 {
 	const char *name = chain + strlen(SERVICE_CHAIN_PREFIX);
-	struct nft_service *svc = NULL;
+	struct nft_service *svc;
 	struct nft_cgroup *grown;
 
 	if (strncmp(chain, SERVICE_CHAIN_PREFIX, strlen(SERVICE_CHAIN_PREFIX)))
 		return 0;
-	for (size_t i = 0; i < s->n_services && !svc; i++)
-		if (strcmp(s->services[i].name, name) == 0)
-			svc = &s->services[i];
+	svc = (struct nft_service *)nft_state_find(s, name);
 	if (!svc)
 		return 0;
 	grown = realloc(svc->cgroups, (svc->n_cgroups + 1) * sizeof(*grown));
@@ -272,9 +270,13 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 static int obj_cb(const struct nlmsghdr *nlh, void *data)
 {
 	_cleanup_(nftnl_obj_freep) struct nftnl_obj *o = nftnl_obj_alloc();
+	static const char *const kinds[] = { "_allowed", "_refused" };
 	struct nft_state *s = data;
+	char svc_name[NFT_SERVICE_NAME_MAX + 1];
+	struct nft_service *svc;
 	const char *name;
 	uint64_t pkts;
+	size_t len;
 
 	if (!o)
 		return MNL_CB_ERROR;
@@ -288,19 +290,36 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 		s->others_refused = pkts;
 		return MNL_CB_OK;
 	}
-	for (size_t i = 0; i < s->n_services; i++) {
-		struct nft_service *svc = &s->services[i];
-		_cleanup_free_ char *a = service_counter(svc->name, "allowed");
-		_cleanup_free_ char *rf = service_counter(svc->name, "refused");
+	/* svc_NAME_allowed, svc_NAME_refused: NAME may hold '_' itself. */
+	len = strlen(name);
+	if (strncmp(name, SERVICE_CHAIN_PREFIX, strlen(SERVICE_CHAIN_PREFIX)))
+		return MNL_CB_OK;
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		size_t klen = strlen(kinds[k]);
+		size_t nlen;
 
-		if (!a || !rf)
-			return MNL_CB_ERROR;
-		if (strcmp(name, a) == 0)
+		if (len <= strlen(SERVICE_CHAIN_PREFIX) + klen ||
+		    strcmp(name + len - klen, kinds[k]) != 0)
+			continue;
+		nlen = len - strlen(SERVICE_CHAIN_PREFIX) - klen;
+		if (nlen > NFT_SERVICE_NAME_MAX)
+			continue;
+		memcpy(svc_name, name + strlen(SERVICE_CHAIN_PREFIX), nlen);
+		svc_name[nlen] = '\0';
+		svc = (struct nft_service *)nft_state_find(s, svc_name);
+		if (svc && k == 0)
 			svc->allowed_packets = pkts;
-		else if (strcmp(name, rf) == 0)
+		else if (svc)
 			svc->refused_packets = pkts;
 	}
 	return MNL_CB_OK;
+}
+
+static int service_name_cmp(const void *a, const void *b)
+{
+	const struct nft_service *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
 }
 
 int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail)
@@ -322,6 +341,10 @@ int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail)
 		     &s, fail, "list chains of table inet " NFT_TABLE_NAME);
 	if (r < 0)
 		goto fail;
+	/* Sorted by name, so that nft_state_find() is a binary search. */
+	if (s.n_services)
+		qsort(s.services, s.n_services, sizeof(*s.services),
+		      service_name_cmp);
 	r = nft_dump(n, NFT_MSG_GETSET, build_set_filter, NULL, set_cb, &s,
 		     fail, "list sets of table inet " NFT_TABLE_NAME);
 	if (r < 0)
@@ -368,8 +391,11 @@ void nft_state_free(struct nft_state *s)
 const struct nft_service *nft_state_find(const struct nft_state *s,
 					 const char *name)
 {
-	for (size_t i = 0; i < s->n_services; i++)
-		if (strcmp(s->services[i].name, name) == 0)
-			return &s->services[i];
-	return NULL;
+	struct nft_service key;
+
+	if (!s->n_services || strlen(name) >= sizeof(key.name))
+		return NULL;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	return bsearch(&key, s->services, s->n_services, sizeof(*s->services),
+		       service_name_cmp);
 }

@@ -27,6 +27,7 @@ struct rtnl {
 	uint32_t portid;
 	uint32_t seq;
 	char *buf; /* MNL_SOCKET_BUFFER_SIZE, for requests and replies */
+	struct cache *cache;
 };
 
 /* A rule or route as confine installs and reads them. */
@@ -89,6 +90,7 @@ void rtnl_close(struct rtnl *r)
 {
 	if (!r)
 		return;
+	rtnl_forget(r);
 	mnl_socket_close(r->nl);
 	free(r->buf);
 	free(r);
@@ -210,7 +212,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* confine's fwmark rules of both families. */
+/* confine's fwmark rules of both families, from the kernel. */
 static int rules_dump(struct rtnl *r, struct rule_list *out,
 		      struct failure *fail)
 {
@@ -242,6 +244,9 @@ static int rules_dump(struct rtnl *r, struct rule_list *out,
 	return 0;
 }
 
+static void cache_rule_sent(struct rtnl *r, uint16_t type,
+			    const struct fw_rule *rule, int err);
+
 static int rule_send(struct rtnl *r, uint16_t type, const struct fw_rule *rule,
 		     struct failure *fail)
 {
@@ -261,6 +266,7 @@ static int rule_send(struct rtnl *r, uint16_t type, const struct fw_rule *rule,
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, rule->priority);
 	mnl_attr_put_u8(nlh, FRA_PROTOCOL, RTPROT_CONFINE);
 	err = talk(r, nlh, NULL, NULL, fail);
+	cache_rule_sent(r, type, rule, err);
 	if (err < 0) {
 		rule_format(rule, what, sizeof(what));
 		failure_set(fail, "%s %s",
@@ -388,6 +394,8 @@ static int routes_dump(struct rtnl *r, uint32_t table, bool confine_only,
 	return 0;
 }
 
+static void cache_route_sent(struct rtnl *r);
+
 static int route_send(struct rtnl *r, uint16_t type,
 		      const struct table_route *rt, struct failure *fail)
 {
@@ -418,6 +426,7 @@ static int route_send(struct rtnl *r, uint16_t type,
 	if (rt->metric)
 		mnl_attr_put_u32(nlh, RTA_PRIORITY, rt->metric);
 	err = talk(r, nlh, NULL, NULL, fail);
+	cache_route_sent(r);
 	if (err < 0) {
 		troute_format(rt, true, what, sizeof(what));
 		failure_set(fail, "%s route %s",
@@ -577,6 +586,126 @@ static int add_recorded(struct rtnl *r, struct rtnl_undo *undo,
 	return err;
 }
 
+/* ---- what one command reads more than once --------------------------- */
+
+/* A unicast or local route with every interface it may leave by. */
+struct oif_route {
+	struct table_route rt;
+	int *oifs; /* its own, and each nexthop's of a multipath route */
+	size_t n_oifs;
+};
+
+/*
+ * confine's fwmark rules, kept up to date by this socket's own changes,
+ * and the unicast and local routes of each family, dropped when this
+ * socket changes a route. Read once per command instead of once per
+ * service, they keep apply and status linear in the number of services.
+ * rtnl_forget() drops both, so that a check after a change reads the
+ * kernel afresh.
+ */
+struct cache {
+	bool rules_read;
+	struct rule_list rules;
+	bool routes_read[2]; /* [0] IPv4, [1] IPv6 */
+	struct oif_route *routes[2];
+	size_t n_routes[2];
+};
+
+static void cache_drop_routes(struct cache *c)
+{
+	for (int f = 0; f < 2; f++) {
+		for (size_t i = 0; i < c->n_routes[f]; i++)
+			free(c->routes[f][i].oifs);
+		free(c->routes[f]);
+		c->routes[f] = NULL;
+		c->n_routes[f] = 0;
+		c->routes_read[f] = false;
+	}
+}
+
+static void cache_drop_rules(struct cache *c)
+{
+	free(c->rules.items);
+	c->rules = (struct rule_list){ 0 };
+	c->rules_read = false;
+}
+
+void rtnl_forget(struct rtnl *r)
+{
+	if (!r->cache)
+		return;
+	cache_drop_rules(r->cache);
+	cache_drop_routes(r->cache);
+	free(r->cache);
+	r->cache = NULL;
+}
+
+static struct cache *cache_of(struct rtnl *r)
+{
+	if (!r->cache)
+		r->cache = calloc(1, sizeof(*r->cache));
+	return r->cache;
+}
+
+/* confine's fwmark rules; the list belongs to r and changes with it. */
+static int rules_get(struct rtnl *r, const struct rule_list **out,
+		     struct failure *fail)
+{
+	struct cache *c = cache_of(r);
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	if (!c->rules_read) {
+		err = rules_dump(r, &c->rules, fail);
+		if (err < 0)
+			return err;
+		c->rules_read = true;
+	}
+	*out = &c->rules;
+	return 0;
+}
+
+static void cache_rule_sent(struct rtnl *r, uint16_t type,
+			    const struct fw_rule *rule, int err)
+{
+	struct cache *c = r->cache;
+	struct rule_list *l;
+	struct fw_rule *grown;
+
+	if (!c || !c->rules_read)
+		return;
+	l = &c->rules;
+	if (err < 0) {
+		/* Whether the kernel took it is not known: ask again. */
+		cache_drop_rules(c);
+		return;
+	}
+	if (type == RTM_DELRULE) {
+		for (size_t i = l->n; i-- > 0;)
+			if (rule_equal(&l->items[i], rule)) {
+				l->items[i] = l->items[--l->n];
+				break;
+			}
+		return;
+	}
+	grown = realloc(l->items, (l->n + 1) * sizeof(*grown));
+	if (!grown) {
+		cache_drop_rules(c);
+		return;
+	}
+	l->items = grown;
+	l->items[l->n] = *rule;
+	l->items[l->n].protocol = RTPROT_CONFINE;
+	l->items[l->n++].action = FR_ACT_TO_TBL;
+}
+
+static void cache_route_sent(struct rtnl *r)
+{
+	if (r->cache)
+		cache_drop_routes(r->cache);
+}
+
 /* ---- services --------------------------------------------------------- */
 
 int rtnl_service_install(struct rtnl *r, const struct rtnl_service *svc,
@@ -584,7 +713,7 @@ int rtnl_service_install(struct rtnl *r, const struct rtnl_service *svc,
 {
 	_cleanup_free_ struct table_route *want = NULL;
 	struct route_list have = { 0 };
-	struct rule_list rules = { 0 };
+	const struct rule_list *rules;
 	size_t n_want = 0, start = undo->n;
 	char what[192];
 	int err;
@@ -609,7 +738,7 @@ int rtnl_service_install(struct rtnl *r, const struct rtnl_service *svc,
 		err = -EEXIST;
 		goto out;
 	}
-	err = rules_dump(r, &rules, fail);
+	err = rules_get(r, &rules, fail);
 	if (err < 0)
 		goto out;
 
@@ -619,8 +748,8 @@ int rtnl_service_install(struct rtnl *r, const struct rtnl_service *svc,
 		};
 		bool present = false;
 
-		for (size_t i = 0; i < rules.n && !present; i++)
-			present = rule_equal(&rules.items[i], &e.rule);
+		for (size_t i = 0; i < rules->n && !present; i++)
+			present = rule_equal(&rules->items[i], &e.rule);
 		if (present)
 			continue;
 		err = add_recorded(r, undo, &e, fail);
@@ -643,7 +772,6 @@ out:
 	if (err < 0)
 		undo_to(r, undo, start);
 	free(have.items);
-	free(rules.items);
 	return err;
 }
 
@@ -651,28 +779,35 @@ int rtnl_service_prune(struct rtnl *r, const struct rtnl_service *svc,
 		       struct failure *fail)
 {
 	_cleanup_free_ struct table_route *want = NULL;
+	_cleanup_free_ struct fw_rule *stale = NULL;
 	struct route_list have = { 0 };
-	struct rule_list rules = { 0 };
+	const struct rule_list *rules;
 	uint32_t mark = svc->mark, mark_mask = svc->mask;
-	size_t n_want = 0;
+	size_t n_want = 0, n_stale = 0;
 	int err;
 
 	fail_reset(fail);
 	err = wanted_routes(svc, &want, &n_want, fail);
 	if (err < 0)
 		return err;
-	err = rules_dump(r, &rules, fail);
+	err = rules_get(r, &rules, fail);
 	if (err < 0)
 		return err;
-	for (size_t i = 0; i < rules.n; i++) {
-		const struct fw_rule *ru = &rules.items[i];
-		bool stale = (ru->mark == mark && ru->table != svc->table) ||
-			     (ru->table == svc->table &&
-			      (ru->mark != mark || ru->mask != mark_mask));
+	/* Listed first: deleting one changes the list. */
+	stale = calloc(rules->n + 1, sizeof(*stale));
+	if (!stale)
+		return -ENOMEM;
+	for (size_t i = 0; i < rules->n; i++) {
+		const struct fw_rule *ru = &rules->items[i];
 
-		if (stale && (err = rule_send(r, RTM_DELRULE, ru, fail)) < 0)
-			goto out;
+		if ((ru->mark == mark && ru->table != svc->table) ||
+		    (ru->table == svc->table &&
+		     (ru->mark != mark || ru->mask != mark_mask)))
+			stale[n_stale++] = *ru;
 	}
+	for (size_t i = 0; i < n_stale; i++)
+		if ((err = rule_send(r, RTM_DELRULE, &stale[i], fail)) < 0)
+			goto out;
 	err = routes_dump(r, svc->table, true, &have, fail);
 	if (err < 0)
 		goto out;
@@ -688,7 +823,6 @@ int rtnl_service_prune(struct rtnl *r, const struct rtnl_service *svc,
 			goto out;
 	}
 out:
-	free(rules.items);
 	free(have.items);
 	return err;
 }
@@ -696,18 +830,25 @@ out:
 /* Deletes confine's rules and routes of table (0: of every table). */
 static int remove_table(struct rtnl *r, uint32_t table, struct failure *fail)
 {
+	_cleanup_free_ struct fw_rule *doomed = NULL;
 	struct route_list have = { 0 };
-	struct rule_list rules = { 0 };
+	const struct rule_list *rules;
+	size_t n_doomed = 0;
 	int err;
 
 	fail_reset(fail);
-	err = rules_dump(r, &rules, fail);
+	err = rules_get(r, &rules, fail);
 	if (err < 0)
 		return err;
-	for (size_t i = 0; i < rules.n; i++) {
-		if (table && rules.items[i].table != table)
-			continue;
-		err = rule_send(r, RTM_DELRULE, &rules.items[i], fail);
+	/* Listed first: deleting one changes the list. */
+	doomed = calloc(rules->n + 1, sizeof(*doomed));
+	if (!doomed)
+		return -ENOMEM;
+	for (size_t i = 0; i < rules->n; i++)
+		if (!table || rules->items[i].table == table)
+			doomed[n_doomed++] = rules->items[i];
+	for (size_t i = 0; i < n_doomed; i++) {
+		err = rule_send(r, RTM_DELRULE, &doomed[i], fail);
 		if (err < 0 && err != -ENOENT)
 			goto out;
 	}
@@ -723,7 +864,6 @@ static int remove_table(struct rtnl *r, uint32_t table, struct failure *fail)
 	}
 	err = 0;
 out:
-	free(rules.items);
 	free(have.items);
 	return err;
 }
@@ -743,7 +883,7 @@ int rtnl_service_check(struct rtnl *r, const struct rtnl_service *svc,
 {
 	_cleanup_free_ struct table_route *want = NULL;
 	struct route_list have = { 0 };
-	struct rule_list rules = { 0 };
+	const struct rule_list *rules;
 	size_t n_want = 0;
 	int err;
 
@@ -752,20 +892,18 @@ int rtnl_service_check(struct rtnl *r, const struct rtnl_service *svc,
 	err = wanted_routes(svc, &want, &n_want, fail);
 	if (err < 0)
 		return err;
-	err = rules_dump(r, &rules, fail);
+	err = rules_get(r, &rules, fail);
 	if (err < 0)
 		return err;
 	err = routes_dump(r, svc->table, true, &have, fail);
-	if (err < 0) {
-		free(rules.items);
+	if (err < 0)
 		return err;
-	}
 	for (int f = 0; f < 2; f++) {
 		struct fw_rule want_rule = service_rule(families[f], svc);
 
-		for (size_t i = 0; i < rules.n && !state->rule[f]; i++)
+		for (size_t i = 0; i < rules->n && !state->rule[f]; i++)
 			state->rule[f] =
-				rule_equal(&rules.items[i], &want_rule);
+				rule_equal(&rules->items[i], &want_rule);
 	}
 	for (size_t i = 0; i < n_want; i++) {
 		bool present = false;
@@ -782,7 +920,6 @@ int rtnl_service_check(struct rtnl *r, const struct rtnl_service *svc,
 			troute_format(&want[i], true, state->missing,
 				      sizeof(state->missing));
 	}
-	free(rules.items);
 	free(have.items);
 	return 0;
 }
@@ -883,94 +1020,134 @@ static int route_oifs(const struct table_route *rt, const struct nlattr *mp,
 	return err;
 }
 
-struct oif_walk {
-	const struct prefix *dst;
-	uint32_t table; /* where the lookup found dst's route */
-	uint32_t tables[3]; /* whose routes inside dst count too */
-	int *oifs; /* of routes inside dst */
+struct oif_fill {
+	int family;
+	struct oif_route *items;
 	size_t n;
-	int *best; /* of the most specific route of table around dst */
-	size_t n_best;
-	int best_len;
 	int err;
 };
+
+/* Every unicast and local route of a family, with its interfaces. */
+static int oif_fill_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct oif_fill *fill = data;
+	struct oif_route route = { 0 }, *grown;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	route_parse(nlh, &route.rt, tb);
+	if (route.rt.family != fill->family ||
+	    (route.rt.type != RTN_UNICAST && route.rt.type != RTN_LOCAL))
+		return MNL_CB_OK;
+	fill->err = route_oifs(&route.rt, tb[RTA_MULTIPATH], &route.oifs,
+			       &route.n_oifs);
+	grown = fill->err ?
+			NULL :
+			realloc(fill->items, (fill->n + 1) * sizeof(*grown));
+	if (!grown) {
+		free(route.oifs);
+		fill->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	fill->items = grown;
+	fill->items[fill->n++] = route;
+	return MNL_CB_OK;
+}
+
+/* The unicast and local routes of family; they belong to r. */
+static int oif_routes_get(struct rtnl *r, int family,
+			  const struct oif_route **out, size_t *n,
+			  struct failure *fail)
+{
+	struct cache *c = cache_of(r);
+	int f = family == AF_INET6;
+	struct oif_fill fill = { .family = family };
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	if (!c->routes_read[f]) {
+		nlh = msg_new(r, RTM_GETROUTE, NLM_F_DUMP);
+		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		rtm->rtm_family = family;
+		err = talk(r, nlh, oif_fill_cb, &fill, fail);
+		if (err == 0)
+			err = fill.err;
+		if (err < 0) {
+			for (size_t i = 0; i < fill.n; i++)
+				free(fill.items[i].oifs);
+			free(fill.items);
+			return err;
+		}
+		c->routes[f] = fill.items;
+		c->n_routes[f] = fill.n;
+		c->routes_read[f] = true;
+	}
+	*out = c->routes[f];
+	*n = c->n_routes[f];
+	return 0;
+}
 
 /*
  * The lookup names one nexthop of a multipath route; every nexthop of the
  * route it came from counts, since the kernel spreads flows over them. For
  * a prefix, the routes inside it count too: its addresses may go there.
  */
-static int oif_route_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
-	struct oif_walk *w = data;
-	struct table_route rt;
-	bool counted = false;
-
-	if (nlh->nlmsg_type != RTM_NEWROUTE)
-		return MNL_CB_OK;
-	route_parse(nlh, &rt, tb);
-	if (rt.family != w->dst->family ||
-	    (rt.type != RTN_UNICAST && rt.type != RTN_LOCAL))
-		return MNL_CB_OK;
-	for (size_t i = 0; i < ARRAY_SIZE(w->tables); i++)
-		counted |= rt.table == w->tables[i];
-	if (counted && rt.dst.len > w->dst->len &&
-	    prefix_inside(&rt.dst, w->dst))
-		w->err = route_oifs(&rt, tb[RTA_MULTIPATH], &w->oifs, &w->n);
-	if (rt.table == w->table && prefix_inside(w->dst, &rt.dst) &&
-	    rt.dst.len > w->best_len) {
-		w->n_best = 0;
-		w->best_len = rt.dst.len;
-		w->err = route_oifs(&rt, tb[RTA_MULTIPATH], &w->best,
-				    &w->n_best);
-	}
-	return w->err ? MNL_CB_ERROR : MNL_CB_OK;
-}
-
 int rtnl_allow_oifs(struct rtnl *r, uint32_t mark, uint32_t table,
 		    const struct prefix *dst, int **oifs, size_t *n,
 		    struct failure *fail)
 {
-	struct oif_walk w = { .dst = dst,
-			      .tables = { RT_TABLE_MAIN, RT_TABLE_LOCAL,
-					  table },
-			      .best_len = -1 };
-	struct nlmsghdr *nlh;
-	struct rtmsg *rtm;
+	const uint32_t tables[] = { RT_TABLE_MAIN, RT_TABLE_LOCAL, table };
+	const struct oif_route *routes, *best = NULL;
+	size_t n_routes = 0, n_oifs = 0;
+	uint32_t found_in = 0; /* where the lookup found dst's route */
 	struct route_lookup rl;
 	char a[INET6_ADDRSTRLEN + 8];
+	int *list = NULL;
 	int err;
 
 	err = rtnl_route_lookup(r, dst->family, &dst->addr, mark, &rl, fail);
 	if (err == 0 && (rl.type == RTN_UNICAST || rl.type == RTN_LOCAL)) {
-		err = oif_add(&w.oifs, &w.n, rl.oif);
-		w.table = rl.table;
+		err = oif_add(&list, &n_oifs, rl.oif);
+		found_in = rl.table;
 	} else if (err == -ENETUNREACH || err == -EHOSTUNREACH ||
 		   err == -EINVAL || err == -EACCES || err == 0) {
 		err = 0; /* no route: no interface from the lookup */
 	}
-	if (err < 0)
-		goto out;
-	nlh = msg_new(r, RTM_GETROUTE, NLM_F_DUMP);
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = dst->family;
-	err = talk(r, nlh, oif_route_cb, &w, fail);
 	if (err == 0)
-		err = w.err;
-	for (size_t i = 0; err == 0 && w.table && i < w.n_best; i++)
-		err = oif_add(&w.oifs, &w.n, w.best[i]);
-out:
-	free(w.best);
+		err = oif_routes_get(r, dst->family, &routes, &n_routes, fail);
+	for (size_t i = 0; err == 0 && i < n_routes; i++) {
+		const struct table_route *rt = &routes[i].rt;
+		bool counted = false;
+
+		for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+			counted |= rt->table == tables[t];
+		/* A route inside the prefix: its addresses may go there. */
+		for (size_t j = 0; counted && rt->dst.len > dst->len &&
+				   prefix_inside(&rt->dst, dst) && err == 0 &&
+				   j < routes[i].n_oifs;
+		     j++)
+			err = oif_add(&list, &n_oifs, routes[i].oifs[j]);
+		/* The most specific route around dst in the table found. */
+		if (found_in && rt->table == found_in &&
+		    prefix_inside(dst, &rt->dst) &&
+		    (!best || rt->dst.len > best->rt.dst.len))
+			best = &routes[i];
+	}
+	for (size_t j = 0; err == 0 && best && j < best->n_oifs; j++)
+		err = oif_add(&list, &n_oifs, best->oifs[j]);
 	if (err < 0) {
 		prefix_format(dst, a, sizeof(a));
 		failure_set(fail, "find the interfaces that route %s", a);
-		free(w.oifs);
+		free(list);
 		return err;
 	}
 	fail_reset(fail);
-	*oifs = w.oifs;
-	*n = w.n;
+	*oifs = list;
+	*n = n_oifs;
 	return 0;
 }
 

@@ -28,6 +28,13 @@ struct rtnl;
 
 int rtnl_open(struct rtnl **out, struct failure *fail);
 void rtnl_close(struct rtnl *r);
+/*
+ * Forget what was read (confine's ip rules, the routes by which allowed
+ * destinations leave), so that the next call asks the kernel afresh. A
+ * command reads them once and keeps them current with its own changes;
+ * a check that must see everyone's changes since forgets them first.
+ */
+void rtnl_forget(struct rtnl *r);
 
 /*
  * Undo log of what an install call added, so that a failure later in the
