@@ -119,6 +119,7 @@ static int repair(struct plan *plan, const struct nlwatch_event *ev)
 	sub = *plan;
 	sub.services = damaged;
 	sub.n_services = n;
+	sub.by_name = (struct name_map){ 0 };
 	who(ev, by, sizeof(by));
 	r = apply_plan(&s, &sub, NULL);
 	for (size_t i = 0; i < n; i++)

@@ -39,16 +39,11 @@ static void view_free(struct service_view *v)
 	free(v->cgroups);
 }
 
-/*
- * What status shows of one installed service, and whether it is in force
- * by the check `run` makes (engine_verify), with svc from the policy when
- * one was given.
- */
+/* What status shows of one installed service, besides its verdict. */
 static int view_fill(struct session *s, const struct plan *plan,
 		     const struct nft_service *is, struct service_view *v)
 {
 	const struct nft_state *st = &s->e.installed;
-	const struct service *svc = plan ? plan_find(plan, is->name) : NULL;
 	struct failure f = { 0 };
 	struct rtnl_service rt;
 	int r;
@@ -72,16 +67,44 @@ static int view_fill(struct session *s, const struct plan *plan,
 			continue;
 		cv->rel = TAKE_PTR(cg.rel);
 		cgroup_pids(cg.path, &cv->pids, &cv->n_pids);
-		sockmark_check(cg.path, v->mark, &cv->sockets_marked, NULL);
+		if (v->mark)
+			sockmark_check(cg.path, v->mark, &cv->sockets_marked,
+				       NULL);
 		cgroup_clear(&cg);
 	}
-	r = rtnl_service_check(s->e.rtnl, &rt, &v->rt, &f);
-	if (r == 0)
-		r = engine_verify(&s->e, is, svc ? plan : NULL, svc, NULL, true,
-				  &v->verdict, &f);
+	/* A service without routing of its own has no rule or table. */
+	r = is->table ? rtnl_service_check(s->e.rtnl, &rt, &v->rt, &f) : 0;
 	if (r < 0)
 		return report(r, &f);
-	v->in_force = v->verdict.in_force;
+	return 0;
+}
+
+/*
+ * Whether each service is in force, by the check `run` makes
+ * (engine_verify), with its service from the policy when one was given;
+ * all at once, so that 10,000 services take a second, not minutes.
+ */
+static int views_verify(struct session *s, const struct plan *plan,
+			struct service_view *views, size_t n)
+{
+	_cleanup_free_ struct verify_item *items = NULL;
+	struct failure f = { 0 };
+	int r;
+
+	items = calloc(n + 1, sizeof(*items));
+	if (!items)
+		return report(-ENOMEM, &f);
+	for (size_t i = 0; i < n; i++) {
+		items[i].is = views[i].is;
+		items[i].svc = plan ? plan_find(plan, views[i].is->name) : NULL;
+	}
+	r = engine_verify_many(&s->e, plan, items, n, true, &f);
+	if (r < 0)
+		return report(r, &f);
+	for (size_t i = 0; i < n; i++) {
+		views[i].verdict = items[i].v;
+		views[i].in_force = items[i].v.in_force;
+	}
 	return 0;
 }
 
@@ -123,9 +146,14 @@ static void print_text(const struct nft_state *st, const struct plan *plan,
 		else
 			printf("service %s: NOT IN FORCE: %s\n", is->name,
 			       v[i].verdict.reason);
-		printf("  mark       0x%08" PRIx32 "/0x%08" PRIx32 "\n",
-		       v[i].mark, st->mark_mask);
-		printf("  table      %" PRIu32 "\n", is->table);
+		if (is->table) {
+			printf("  mark       0x%08" PRIx32 "/0x%08" PRIx32 "\n",
+			       v[i].mark, st->mark_mask);
+			printf("  table      %" PRIu32 "\n", is->table);
+		} else {
+			printf("  routing    the host's (no Route=, Mark= or "
+			       "Table=)\n");
+		}
 		printf("  exclusive  %s\n", is->exclusive ? "yes" : "no");
 		for (size_t j = 0; j < is->n_cgroups; j++) {
 			struct cgroup_view *cv = &v[i].cgroups[j];
@@ -137,17 +165,20 @@ static void print_text(const struct nft_state *st, const struct plan *plan,
 				for (size_t k = 0; k < cv->n_pids; k++)
 					printf(" %d", (int)cv->pids[k]);
 			}
-			if (cv->rel)
+			if (cv->rel && is->table)
 				printf(", sockets marked from creation: %s",
 				       yes(cv->sockets_marked));
 			putchar('\n');
 		}
 		printf("  nf_tables  chain svc_%s present\n", is->name);
-		printf("  ip rule    IPv4 %s, IPv6 %s\n", yes(v[i].rt.rule[0]),
-		       yes(v[i].rt.rule[1]));
-		printf("  routes     unreachable default IPv4 %s, IPv6 %s\n",
-		       yes(v[i].rt.unreachable[0]),
-		       yes(v[i].rt.unreachable[1]));
+		if (is->table) {
+			printf("  ip rule    IPv4 %s, IPv6 %s\n",
+			       yes(v[i].rt.rule[0]), yes(v[i].rt.rule[1]));
+			printf("  routes     unreachable default IPv4 %s, IPv6 "
+			       "%s\n",
+			       yes(v[i].rt.unreachable[0]),
+			       yes(v[i].rt.unreachable[1]));
+		}
 		printf("  packets    %" PRIu64 " allowed, %" PRIu64
 		       " refused\n",
 		       is->allowed_packets, is->refused_packets);
@@ -359,6 +390,9 @@ int cmd_status(int argc, char **argv)
 			goto out;
 		}
 	}
+	ret = views_verify(&s, with, views, filled);
+	if (ret)
+		goto out;
 	if (json)
 		ret = print_json(&s.e.installed, with, &left, views, filled);
 	else

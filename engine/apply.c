@@ -242,16 +242,22 @@ static void planned_free(struct planned *p, const struct service *svc)
 /*
  * The socket-mark programs go to every mapped cgroup, a systemd unit's
  * leaf mapped by an earlier `run` too, so that a changed mark reaches it.
+ * A service without routing of its own has no mark to give: the programs
+ * of a mark it had before go, as its ip rules do.
  */
 static int mark_service(struct engine *s, const struct plan *plan,
 			const struct service *svc, const struct planned *p,
 			const struct cgroup *extra, struct marked *marked,
 			struct notes *notes, struct failure *f)
 {
+	const struct nft_service *is = nft_state_find(&s->installed, svc->name);
+
+	if (!svc->mark_value && !(is && is->mark_value))
+		return 0;
 	for (size_t j = 0; j < p->n_cgroups; j++) {
 		struct cgroup cg = { 0 };
 		const char *path;
-		int r;
+		int r = 0;
 
 		if (p->cgroups[j].id == p->own.id)
 			path = p->own.path;
@@ -262,7 +268,10 @@ static int mark_service(struct engine *s, const struct plan *plan,
 			path = cg.path;
 		else
 			continue; /* gone since it was listed */
-		r = mark_sockets(plan, svc, path, marked, notes, f);
+		if (svc->mark_value)
+			r = mark_sockets(plan, svc, path, marked, notes, f);
+		else
+			sockmark_detach(path, NULL);
 		cgroup_clear(&cg);
 		if (r < 0)
 			return r;
@@ -317,7 +326,7 @@ int engine_apply(struct engine *s, struct plan *plan,
 		const struct service *svc = &plan->services[i];
 
 		r = lower_service(plan, svc, NULL, NULL, 0, &p[i].low);
-		if (r == 0)
+		if (r == 0 && svc->table)
 			r = rtnl_service_install(s->rtnl, &p[i].low.rt, undo,
 						 f);
 		/* The interfaces its routes choose, with table T in place. */
@@ -351,7 +360,9 @@ int engine_apply(struct engine *s, struct plan *plan,
 		const struct nft_service *is =
 			nft_state_find(&s->installed, svc->name);
 		struct failure pf = { 0 };
-		int pr = rtnl_service_prune(s->rtnl, &p[i].low.rt, &pf);
+		int pr = svc->table ? rtnl_service_prune(s->rtnl, &p[i].low.rt,
+							 &pf) :
+				      0;
 
 		if (pr == 0 && is && is->table != svc->table)
 			pr = rtnl_service_remove(s->rtnl, is->table, &pf);

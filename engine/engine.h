@@ -111,6 +111,22 @@ int engine_verify(struct engine *e, const struct nft_service *is,
 		  const struct cgroup *cg, bool require_sockmark,
 		  struct verdict *v, struct failure *f);
 
+/* One service to check, for engine_verify_many(), and its verdict. */
+struct verify_item {
+	const struct nft_service *is;
+	const struct service *svc; /* of the policy; NULL: none to compare */
+	struct verdict v;
+};
+
+/*
+ * engine_verify() of every item, each in every mapped cgroup, as one
+ * batch: the probes of all services are sent by one process, between two
+ * readings of the counters, so that checking 10,000 services is linear.
+ */
+int engine_verify_many(struct engine *e, const struct plan *plan,
+		       struct verify_item *items, size_t n,
+		       bool require_sockmark, struct failure *f);
+
 /*
  * What is left of services that are not installed as a whole: confine's
  * ip rules whose table no nf_tables service uses (what `nft flush

@@ -88,6 +88,8 @@ int engine_assign(struct engine *e, struct plan *plan, struct failure *f)
 			continue;
 		}
 		/* An installed service keeps its automatic values. */
+		if (!service_routed(svc))
+			continue;
 		if (!svc->mark_line)
 			svc->mark_value = is->mark_value;
 		if (!svc->table_line)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,94 +37,128 @@ static bool allowed(const struct service *svc, int family,
 	return false;
 }
 
+/* A probe process's failures before it could send, as results. */
+#define PROBE_NO_JOIN (-1)
+#define PROBE_NO_SOCKET (-2)
+
 /*
- * Sends one empty UDP datagram to addr port 9 from a process in cg.
- * Returns 0 with *err the errno of sendto() (0: sent), or -errno when the
- * probe itself could not run, with why filled.
+ * One probe: an empty UDP datagram to addr port 9 from a process in cg,
+ * for the service of item. Without confinement it would go to a local
+ * port and nowhere else.
  */
-static int probe_send(const struct cgroup *cg, int family,
-		      const union inet_addr *addr, int *err, char *why,
-		      size_t size)
+struct probe_job {
+	size_t item;
+	size_t round; /* its place among its service's probes */
+	struct cgroup cg; /* owned */
+	int family;
+	union inet_addr addr;
+	uint64_t before; /* what the service's chain had counted */
+	int result; /* errno of sendto(), 0 when sent, or PROBE_NO_* */
+};
+
+struct probe_jobs {
+	struct probe_job *list;
+	size_t n;
+};
+
+static void probe_jobs_free(struct probe_jobs *j)
 {
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0) {
-		snprintf(why, size, "cannot fork the probe: %s",
-			 strerror(errno));
-		return -errno;
-	}
-	if (pid == 0) {
-		struct sockaddr_storage ss = { .ss_family = family };
-		socklen_t len;
-		int fd;
-
-		if (cgroup_join(cg, NULL) < 0)
-			_exit(100);
-		if (family == AF_INET) {
-			struct sockaddr_in *sin = (void *)&ss;
-
-			sin->sin_port = htons(PROBE_PORT);
-			memcpy(&sin->sin_addr, &addr->v4, sizeof(addr->v4));
-			len = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (void *)&ss;
-
-			sin6->sin6_port = htons(PROBE_PORT);
-			memcpy(&sin6->sin6_addr, &addr->v6, sizeof(addr->v6));
-			len = sizeof(*sin6);
-		}
-		fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			_exit(101);
-		if (sendto(fd, "", 0, 0, (struct sockaddr *)&ss, len) == 0)
-			_exit(0);
-		_exit(errno < 100 ? errno : 99);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status)) {
-		snprintf(why, size, "the probe process failed");
-		return -ECHILD;
-	}
-	switch (WEXITSTATUS(status)) {
-	case 100:
-		snprintf(why, size, "the probe could not join cgroup %s",
-			 cg->path);
-		return -EPERM;
-	case 101:
-		snprintf(why, size, "the probe could not create a socket");
-		return -EIO;
-	default:
-		*err = WEXITSTATUS(status);
-		return 0;
-	}
+	for (size_t i = 0; i < j->n; i++)
+		cgroup_clear(&j->list[i].cg);
+	free(j->list);
+	*j = (struct probe_jobs){ 0 };
 }
 
-/* The packets the service's chain has counted so far, read afresh. */
-static int counted(struct engine *e, const char *name, uint64_t *out,
-		   struct failure *f)
+static int probe_sockaddr(const struct probe_job *job,
+			  struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct nft_state st;
-	const struct nft_service *is;
-	int r = nft_read_state(e->nft, &st, f);
+	*ss = (struct sockaddr_storage){ .ss_family = job->family };
+	if (job->family == AF_INET) {
+		struct sockaddr_in *sin = (void *)ss;
 
-	if (r < 0)
-		return r;
-	is = nft_state_find(&st, name);
-	*out = is ? is->allowed_packets + is->refused_packets : 0;
-	nft_state_free(&st);
+		sin->sin_port = htons(PROBE_PORT);
+		memcpy(&sin->sin_addr, &job->addr.v4, sizeof(job->addr.v4));
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (void *)ss;
+
+		sin6->sin6_port = htons(PROBE_PORT);
+		memcpy(&sin6->sin6_addr, &job->addr.v6, sizeof(job->addr.v6));
+		*len = sizeof(*sin6);
+	}
 	return 0;
 }
 
 /*
- * Proves that a socket created in cg is the service's: its datagram must
- * be counted by a rule of the service's chain (an emptied chain counts
- * nothing), and, when the policy is known and does not allow the address,
- * refused with EPERM. Without confinement it would go to a local port and
- * nowhere else.
+ * Sends the probes of jobs[0..n), each from its cgroup: one child process
+ * moves from cgroup to cgroup and creates a socket in each, since a
+ * socket belongs to the cgroup its creator was in when it was made. One
+ * process for all of them, not one each, keeps checking 10,000 services
+ * fast. Fills each job's result; -errno when the probe could not run.
  */
-static int probe(struct engine *e, const struct nft_service *is,
-		 const struct service *svc, const struct cgroup *cg,
-		 struct verdict *v, struct failure *f)
+static int probe_send(struct probe_job **jobs, size_t n, char *why, size_t size)
+{
+	int *results, status;
+	pid_t pid;
+
+	results = mmap(NULL, n * sizeof(*results), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (results == MAP_FAILED) {
+		snprintf(why, size, "cannot map the probe's results: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, size, "cannot fork the probe: %s",
+			 strerror(errno));
+		munmap(results, n * sizeof(*results));
+		return -errno;
+	}
+	if (pid == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct sockaddr_storage ss;
+			socklen_t len;
+			int fd;
+
+			if (cgroup_join(&jobs[i]->cg, NULL) < 0) {
+				results[i] = PROBE_NO_JOIN;
+				continue;
+			}
+			fd = socket(jobs[i]->family, SOCK_DGRAM | SOCK_CLOEXEC,
+				    0);
+			if (fd < 0) {
+				results[i] = PROBE_NO_SOCKET;
+				continue;
+			}
+			probe_sockaddr(jobs[i], &ss, &len);
+			results[i] = sendto(fd, "", 0, 0,
+					    (struct sockaddr *)&ss, len) == 0 ?
+					     0 :
+					     errno;
+			close(fd);
+		}
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		snprintf(why, size, "the probe process failed");
+		munmap(results, n * sizeof(*results));
+		return -ECHILD;
+	}
+	for (size_t i = 0; i < n; i++)
+		jobs[i]->result = results[i];
+	munmap(results, n * sizeof(*results));
+	return 0;
+}
+
+/*
+ * A probe's address: one the policy refuses (when it is known), so that
+ * the datagram must be refused as well as counted; false when everything
+ * probed is allowed, and there is nothing to prove.
+ */
+static bool probe_target(const struct service *svc, int *family,
+			 union inet_addr *a)
 {
 	static const struct {
 		int family;
@@ -132,54 +167,134 @@ static int probe(struct engine *e, const struct nft_service *is,
 		{ AF_INET, "127.255.255.254" },
 		{ AF_INET6, "::1" },
 	};
-	union inet_addr a;
-	uint64_t before, after;
-	int family = 0, err = 0, r;
-	const char *shown;
 
-	for (size_t i = 0; i < 2 && !family; i++) {
-		inet_pton(candidates[i].family, candidates[i].addr, &a);
-		if (!svc ||
-		    !allowed(svc, candidates[i].family, &a, L4_UDP, PROBE_PORT))
-			family = candidates[i].family;
+	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
+		inet_pton(candidates[i].family, candidates[i].addr, a);
+		if (!svc || !allowed(svc, candidates[i].family, a, L4_UDP,
+				     PROBE_PORT)) {
+			*family = candidates[i].family;
+			return true;
+		}
 	}
-	if (!family)
-		return 0; /* everything probed is allowed; nothing to prove */
-	shown = family == AF_INET ? "127.255.255.254" : "::1";
-	r = counted(e, is->name, &before, f);
+	return false;
+}
+
+/* What the service's chain has counted, for each of jobs[0..n). */
+static int read_counted(struct engine *e, const struct verify_item *items,
+			struct probe_job **jobs, size_t n, uint64_t *out,
+			struct failure *f)
+{
+	struct nft_state st;
+	int r;
+
+	/* A few: ask for their counters; many: read them all at once. */
+	if (n <= 8) {
+		for (size_t i = 0; i < n; i++) {
+			r = nft_service_packets(e->nft,
+						items[jobs[i]->item].is->name,
+						&out[i], f);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	r = nft_read_state(e->nft, &st, f);
 	if (r < 0)
 		return r;
-	r = probe_send(cg, family, &a, &err, v->reason, sizeof(v->reason));
-	if (r < 0)
-		return r;
-	r = counted(e, is->name, &after, f);
-	if (r < 0)
-		return r;
-	if (err && err != EPERM && err != ECONNREFUSED) {
+	for (size_t i = 0; i < n; i++) {
+		const struct nft_service *is =
+			nft_state_find(&st, items[jobs[i]->item].is->name);
+
+		out[i] = is ? is->allowed_packets + is->refused_packets : 0;
+	}
+	nft_state_free(&st);
+	return 0;
+}
+
+/* Judges a probe that ran: counted by the service's chain, and refused. */
+static void probe_judge(const struct probe_job *job, uint64_t after,
+			const struct verify_item *it, struct verdict *v)
+{
+	char shown[INET6_ADDRSTRLEN];
+	int err = job->result;
+
+	inet_ntop(job->family, job->addr.bytes, shown, sizeof(shown));
+	if (err == PROBE_NO_JOIN || err == PROBE_NO_SOCKET) {
+		snprintf(v->reason, sizeof(v->reason),
+			 err == PROBE_NO_JOIN ?
+				 "the probe could not join cgroup %s" :
+				 "the probe could not create a socket in "
+				 "cgroup %s",
+			 job->cg.path);
+	} else if (err && err != EPERM && err != ECONNREFUSED) {
 		snprintf(v->reason, sizeof(v->reason),
 			 "a probe socket in cgroup %s got \"%s\" instead of "
 			 "being refused (is the loopback interface up?)",
-			 cg->path, strerror(err));
-		return 0;
-	}
-	if (after == before) {
+			 job->cg.path, strerror(err));
+	} else if (after == job->before) {
 		snprintf(v->reason, sizeof(v->reason),
 			 "a probe datagram from cgroup %s to %s port %d met "
 			 "no rule of service %s's chain: its packets are not "
 			 "the service's",
-			 cg->path, shown, PROBE_PORT, is->name);
-		return 0;
-	}
-	if (svc && err != EPERM) {
+			 job->cg.path, shown, PROBE_PORT, it->is->name);
+	} else if (it->svc && err != EPERM) {
 		snprintf(v->reason, sizeof(v->reason),
 			 "a probe socket in cgroup %s sent a datagram to %s "
 			 "port %d, which the policy refuses: its packets are "
 			 "not the service's",
-			 cg->path, shown, PROBE_PORT);
-		return 0;
+			 job->cg.path, shown, PROBE_PORT);
+	} else {
+		return;
 	}
-	v->in_force = true;
-	return 0;
+	v->in_force = false;
+}
+
+/*
+ * Proves for each job that a socket created in its cgroup is its
+ * service's: the datagram must be counted by a rule of the service's
+ * chain (an emptied chain counts nothing) and, when the policy is known,
+ * refused. A service's probes go in rounds, one per round, so that each
+ * count is its own.
+ */
+static int run_probes(struct engine *e, struct verify_item *items,
+		      struct probe_jobs *jobs, struct failure *f)
+{
+	_cleanup_free_ struct probe_job **round = NULL;
+	_cleanup_free_ uint64_t *after = NULL;
+	char why[sizeof(items[0].v.reason)];
+	int r = 0;
+
+	round = calloc(jobs->n + 1, sizeof(*round));
+	after = calloc(jobs->n + 1, sizeof(*after));
+	if (!round || !after)
+		return -ENOMEM;
+	for (size_t k = 0; r == 0; k++) {
+		_cleanup_free_ uint64_t *before = NULL;
+		size_t n = 0;
+
+		for (size_t i = 0; i < jobs->n; i++)
+			if (jobs->list[i].round == k &&
+			    items[jobs->list[i].item].v.in_force)
+				round[n++] = &jobs->list[i];
+		if (!n)
+			break;
+		before = calloc(n, sizeof(*before));
+		if (!before)
+			return -ENOMEM;
+		r = read_counted(e, items, round, n, before, f);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			round[i]->before = before[i];
+		if (r == 0)
+			r = probe_send(round, n, why, sizeof(why));
+		if (r < 0 && f && !f->object[0])
+			failure_set(f, "%s", why);
+		if (r == 0)
+			r = read_counted(e, items, round, n, after, f);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			probe_judge(round[i], after[i], &items[round[i]->item],
+				    &items[round[i]->item].v);
+	}
+	return r;
 }
 
 /* The routing checks; false with v->reason filled when one fails. */
@@ -219,25 +334,46 @@ static int routing_in_force(struct engine *e, const struct rtnl_service *rt,
 	return 1;
 }
 
-/* The socket-mark programs and the probe, for one cgroup of the service. */
-static int cgroup_in_force(struct engine *e, const struct nft_service *is,
-			   const struct service *svc, const struct cgroup *cg,
-			   uint32_t mark, bool require_sockmark,
-			   struct verdict *v, struct failure *f)
+/*
+ * The socket-mark programs of one cgroup of the service, and its probe
+ * queued in jobs; false with v->reason filled when the programs are
+ * missing.
+ */
+static int cgroup_in_force(struct verify_item *it, size_t item,
+			   const struct cgroup *cg, uint32_t mark,
+			   bool require_sockmark, struct probe_jobs *jobs,
+			   size_t *round, struct failure *f)
 {
-	int r = sockmark_check(cg->path, mark, &v->sockmarked, f);
+	struct verdict *v = &it->v;
+	struct probe_job *grown, job = { .item = item, .round = *round };
+	int r = 0;
 
-	v->in_force = false;
+	/* A service without routing of its own has no mark to give. */
+	if (mark)
+		r = sockmark_check(cg->path, mark, &v->sockmarked, f);
 	if (r < 0)
 		return r;
-	if (!v->sockmarked && require_sockmark) {
+	if (mark && !v->sockmarked && require_sockmark) {
 		snprintf(v->reason, sizeof(v->reason),
 			 "the BPF programs that mark the sockets of cgroup %s "
 			 "with 0x%x are not attached",
 			 cg->path, mark);
 		return 0;
 	}
-	return probe(e, is, svc, cg, v, f);
+	if (!probe_target(it->svc, &job.family, &job.addr))
+		return 1; /* everything probed is allowed: nothing to prove */
+	job.cg.path = strdup(cg->path);
+	grown = realloc(jobs->list, (jobs->n + 1) * sizeof(*grown));
+	if (!job.cg.path || !grown) {
+		free(job.cg.path);
+		if (grown)
+			jobs->list = grown;
+		return -ENOMEM;
+	}
+	jobs->list = grown;
+	jobs->list[jobs->n++] = job;
+	(*round)++;
+	return 1;
 }
 
 /* Whether is was installed from svc, with the interfaces routed now. */
@@ -281,18 +417,26 @@ static int policy_current(struct engine *e, const struct nft_service *is,
 	return 0;
 }
 
-int engine_verify(struct engine *e, const struct nft_service *is,
-		  const struct plan *plan, const struct service *svc,
-		  const struct cgroup *cg, bool require_sockmark,
-		  struct verdict *v, struct failure *f)
+/*
+ * Everything but the probes, for one service: it queues those in jobs.
+ * Returns 0 with it->v.reason filled when something is missing already.
+ */
+static int prepare(struct engine *e, const struct plan *plan,
+		   struct verify_item *it, size_t item, const struct cgroup *cg,
+		   bool require_sockmark, struct probe_jobs *jobs,
+		   struct failure *f)
 {
-	uint32_t mask = plan ? plan->mark_mask : e->installed.mark_mask;
+	const struct nft_service *is = it->is;
+	const struct service *svc = it->svc;
+	struct verdict *v = &it->v;
+	uint32_t mask = svc ? plan->mark_mask : e->installed.mark_mask;
 	uint32_t mark = mark_of_value(mask, is->mark_value);
 	struct rtnl_service rt = {
 		.name = is->name, .mark = mark, .mask = mask, .table = is->table
 	};
 	struct lowered low = { 0 };
 	struct cgroup found = { 0 };
+	size_t first_job = jobs->n, round = 0;
 	bool mapped = false;
 	int r;
 
@@ -322,7 +466,8 @@ int engine_verify(struct engine *e, const struct nft_service *is,
 			goto out;
 		}
 	}
-	r = routing_in_force(e, &rt, v, f);
+	/* A service without routing of its own has no rule or table. */
+	r = rt.table ? routing_in_force(e, &rt, v, f) : 1;
 	if (r <= 0)
 		goto out;
 	/* After the routing, whose missing pieces change the interfaces. */
@@ -332,30 +477,73 @@ int engine_verify(struct engine *e, const struct nft_service *is,
 			goto out;
 	}
 	if (cg) {
-		r = cgroup_in_force(e, is, svc, cg, mark, require_sockmark, v,
-				    f);
-		goto out;
-	}
-	/* Without a cgroup of its own to ask about: every mapped one. */
-	for (size_t i = 0; i < is->n_cgroups; i++) {
-		r = cgroup_of_id(e->cgroup_mnt, is->cgroups[i].id, &found);
-		if (r < 0)
-			continue; /* gone: ids are never reused */
-		r = cgroup_in_force(e, is, svc, &found, mark, require_sockmark,
-				    v, f);
-		cgroup_clear(&found);
-		if (r < 0 || !v->in_force)
-			goto out;
+		r = cgroup_in_force(it, item, cg, mark, require_sockmark, jobs,
+				    &round, f);
 		mapped = true;
 	}
-	if (!mapped)
+	/* Without a cgroup of its own to ask about: every mapped one. */
+	for (size_t i = 0; !cg && i < is->n_cgroups; i++) {
+		/* Gone: ids are never reused. */
+		if (cgroup_of_id(e->cgroup_mnt, is->cgroups[i].id, &found) < 0)
+			continue;
+		r = cgroup_in_force(it, item, &found, mark, require_sockmark,
+				    jobs, &round, f);
+		cgroup_clear(&found);
+		if (r <= 0)
+			break;
+		mapped = true;
+	}
+	if (r > 0 && !mapped) {
 		snprintf(v->reason, sizeof(v->reason),
 			 "no cgroup in confine's map for service %s exists",
 			 is->name);
-	r = 0;
+		r = 0;
+	}
+	/* In force unless a probe shows otherwise. */
+	v->in_force = r > 0;
+	r = r < 0 ? r : 0;
 out:
+	if (!v->in_force)
+		while (jobs->n > first_job)
+			cgroup_clear(&jobs->list[--jobs->n].cg);
 	lowered_free(&low);
 	cgroup_clear(&found);
+	return r;
+}
+
+static int verify_items(struct engine *e, const struct plan *plan,
+			struct verify_item *items, size_t n,
+			const struct cgroup *cg, bool require_sockmark,
+			struct failure *f)
+{
+	struct probe_jobs jobs = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = prepare(e, plan, &items[i], i, cg, require_sockmark, &jobs,
+			    f);
+	if (r == 0)
+		r = run_probes(e, items, &jobs, f);
+	probe_jobs_free(&jobs);
+	return r;
+}
+
+int engine_verify_many(struct engine *e, const struct plan *plan,
+		       struct verify_item *items, size_t n,
+		       bool require_sockmark, struct failure *f)
+{
+	return verify_items(e, plan, items, n, NULL, require_sockmark, f);
+}
+
+int engine_verify(struct engine *e, const struct nft_service *is,
+		  const struct plan *plan, const struct service *svc,
+		  const struct cgroup *cg, bool require_sockmark,
+		  struct verdict *v, struct failure *f)
+{
+	struct verify_item it = { .is = is, .svc = svc };
+	int r = verify_items(e, plan, &it, 1, cg, require_sockmark, f);
+
+	*v = it.v;
 	return r;
 }
 

@@ -31,6 +31,7 @@
 #include <libnftnl/udata.h>
 
 #include "common/cleanup.h"
+#include "common/names.h"
 #include "kernel-helpers/netlink.h"
 #include "kernel-helpers/nft-internal.h"
 
@@ -853,13 +854,36 @@ static int add_name(char ***names, size_t *n, char *name)
 	return 0;
 }
 
-static const struct nft_service_spec *
-spec_find(const struct nft_service_spec *specs, size_t n, const char *name)
+static const char *spec_name(const void *specs, size_t i)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(specs[i].name, name) == 0)
-			return &specs[i];
-	return NULL;
+	return ((const struct nft_service_spec *)specs)[i].name;
+}
+
+static const char *listed_name(const void *names, size_t i)
+{
+	return ((char *const *)names)[i];
+}
+
+/* Maps the names of items to their positions (a repeated name once). */
+static int map_names(struct name_map *m, const void *items, size_t n,
+		     name_of_fn name_of)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = name_map_add(m, items, name_of, i, NULL);
+
+		if (r < 0 && r != -EEXIST)
+			return r;
+	}
+	return 0;
+}
+
+static const struct nft_service_spec *
+spec_find(const struct name_map *m, const struct nft_service_spec *specs,
+	  const char *name)
+{
+	ssize_t at = name_map_find(m, specs, spec_name, name);
+
+	return at < 0 ? NULL : &specs[at];
 }
 
 /* svc_NAME, fresh; its comment is set only when the chain is new. */
@@ -895,15 +919,18 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 {
 	_cleanup_free_ uint32_t *levels = NULL;
 	_cleanup_free_ char **xnames = NULL;
+	_cleanup_(name_map_free) struct name_map by_name = { 0 };
 	size_t n_levels = 0, n_x = 0;
 	struct batch bt;
 	int r;
 
+	if (map_names(&by_name, specs, n_specs, spec_name) < 0)
+		return -ENOMEM;
 	/* Levels in use afterwards: the given services' and the others'. */
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];
 
-		if (spec_find(specs, n_specs, s->name))
+		if (spec_find(&by_name, specs, s->name))
 			continue;
 		for (size_t j = 0; j < s->n_cgroups; j++)
 			if (add_level(&levels, &n_levels, s->cgroups[j].level))
@@ -934,7 +961,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];
 		const struct nft_service_spec *spec =
-			spec_find(specs, n_specs, s->name);
+			spec_find(&by_name, specs, s->name);
 		_cleanup_free_ char *chain = NULL;
 
 		if (!spec)
@@ -958,7 +985,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 		batch_del_chain(&bt, chain);
 	}
 	for (size_t i = 0; i < installed->n_exclusive; i++)
-		if (spec_find(specs, n_specs, installed->exclusive[i].owner))
+		if (spec_find(&by_name, specs, installed->exclusive[i].owner))
 			batch_exclusive_elem(&bt, NFT_MSG_DELSETELEM,
 					     &installed->exclusive[i]);
 
@@ -1005,7 +1032,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 				const struct nft_exclusive *o =
 					&installed->exclusive[k];
 
-				if (spec_find(specs, n_specs, o->owner) ||
+				if (spec_find(&by_name, specs, o->owner) ||
 				    !range_overlaps(&x[j].range, &o->range))
 					continue;
 				failure_set(fail,
@@ -1024,7 +1051,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];
 
-		if (s->exclusive && !spec_find(specs, n_specs, s->name) &&
+		if (s->exclusive && !spec_find(&by_name, specs, s->name) &&
 		    add_name(&xnames, &n_x, (char *)s->name) < 0) {
 			r = -ENOMEM;
 			goto out;
@@ -1035,7 +1062,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];
 		const struct nft_service_spec *svc =
-			spec_find(specs, n_specs, s->name);
+			spec_find(&by_name, specs, s->name);
 
 		if (s->exclusive && svc && !svc->exclusive)
 			batch_del_xcast_chain(&bt, s->name);
@@ -1058,12 +1085,10 @@ out:
 	return r;
 }
 
-static bool name_listed(char *const *names, size_t n, const char *name)
+static bool name_listed(const struct name_map *m, char *const *names,
+			const char *name)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
-			return true;
-	return false;
+	return name_map_find(m, names, listed_name, name) >= 0;
 }
 
 int nft_remove(struct nft *n, const struct nft_state *installed,
@@ -1071,16 +1096,19 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 {
 	_cleanup_free_ uint32_t *levels = NULL;
 	_cleanup_free_ char **xnames = NULL;
+	_cleanup_(name_map_free) struct name_map listed = { 0 };
 	size_t n_levels = 0, remaining = 0, n_x = 0;
 	struct batch bt;
 	int r;
 
 	if (!installed->table_present)
 		return 0;
+	if (map_names(&listed, names, n_names, listed_name) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];
 
-		if (n_names && name_listed(names, n_names, s->name))
+		if (n_names && name_listed(&listed, names, s->name))
 			continue;
 		remaining++;
 		if (s->exclusive &&
@@ -1111,7 +1139,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 			r = -ENOMEM;
 			goto out;
 		}
-		if (!name_listed(names, n_names, s->name))
+		if (!name_listed(&listed, names, s->name))
 			continue;
 		for (size_t j = 0; j < s->n_cgroups; j++)
 			batch_cgroup_elem(&bt, NFT_MSG_DELSETELEM,
@@ -1121,7 +1149,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		batch_counter(&bt, NFT_MSG_DELOBJ, rf);
 	}
 	for (size_t i = 0; i < installed->n_exclusive; i++)
-		if (name_listed(names, n_names, installed->exclusive[i].owner))
+		if (name_listed(&listed, names, installed->exclusive[i].owner))
 			batch_exclusive_elem(&bt, NFT_MSG_DELSETELEM,
 					     &installed->exclusive[i]);
 	batch_output_rules(&bt, installed->mark_mask, levels, n_levels, xnames,
@@ -1130,7 +1158,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];
 
-		if (s->exclusive && name_listed(names, n_names, s->name))
+		if (s->exclusive && name_listed(&listed, names, s->name))
 			batch_del_xcast_chain(&bt, s->name);
 	}
 	for (size_t i = 0; i < installed->n_levels; i++) {

@@ -39,7 +39,7 @@ int nft_dump(struct nft *n, uint16_t type,
 	     void (*build)(struct nlmsghdr *, const void *), const void *arg,
 	     mnl_cb_t cb, void *data, struct failure *fail, const char *what)
 {
-	_cleanup_free_ char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
+	_cleanup_free_ char *buf = malloc(NL_DUMP_BUFFER_SIZE);
 	struct nlmsghdr *nlh;
 	uint32_t seq;
 	int r;
@@ -51,7 +51,7 @@ int nft_dump(struct nft *n, uint16_t type,
 				    NLM_F_DUMP | NLM_F_ACK, seq);
 	if (build)
 		build(nlh, arg);
-	r = nl_talk(n->nl, n->portid, nlh, seq, buf, MNL_SOCKET_BUFFER_SIZE, cb,
+	r = nl_talk(n->nl, n->portid, nlh, seq, buf, NL_DUMP_BUFFER_SIZE, cb,
 		    data, fail ? fail->kernel_msg : NULL,
 		    fail ? sizeof(fail->kernel_msg) : 0);
 	if (r < 0 && r != -ENOENT)
@@ -376,6 +376,52 @@ int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail)
 fail:
 	nft_state_free(&s);
 	return r;
+}
+
+static int counter_cb(const struct nlmsghdr *nlh, void *data)
+{
+	_cleanup_(nftnl_obj_freep) struct nftnl_obj *o = nftnl_obj_alloc();
+	uint64_t *pkts = data;
+
+	if (!o)
+		return MNL_CB_ERROR;
+	if (nftnl_obj_nlmsg_parse(nlh, o) == 0)
+		*pkts += nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
+	return MNL_CB_OK;
+}
+
+int nft_service_packets(struct nft *n, const char *name, uint64_t *out,
+			struct failure *fail)
+{
+	static const char *const kinds[] = { "allowed", "refused" };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint64_t pkts = 0;
+
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		_cleanup_free_ char *counter = service_counter(name, kinds[k]);
+		struct nlmsghdr *nlh;
+		uint32_t seq = n->seq++;
+		int r;
+
+		if (!counter)
+			return -ENOMEM;
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFPROTO_INET,
+					    NLM_F_ACK, seq);
+		mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, NFT_TABLE_NAME);
+		mnl_attr_put_strz(nlh, NFTA_OBJ_NAME, counter);
+		mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+		r = nl_talk(n->nl, n->portid, nlh, seq, buf, sizeof(buf),
+			    counter_cb, &pkts, fail ? fail->kernel_msg : NULL,
+			    fail ? sizeof(fail->kernel_msg) : 0);
+		if (r == -ENOENT)
+			continue; /* no such counter: it counted nothing */
+		if (r < 0) {
+			failure_set(fail, "read counter %s", counter);
+			return r;
+		}
+	}
+	*out = pkts;
+	return 0;
 }
 
 void nft_state_free(struct nft_state *s)

@@ -145,6 +145,13 @@ struct nft_state {
 };
 
 int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail);
+/*
+ * The packets service name's chain has counted so far, allowed and refused
+ * together, read from its two counters alone (not the whole state, which
+ * would make checking every service quadratic). 0 when it has none.
+ */
+int nft_service_packets(struct nft *n, const char *name, uint64_t *out,
+			struct failure *fail);
 void nft_state_free(struct nft_state *s);
 const struct nft_service *nft_state_find(const struct nft_state *s,
 					 const char *name);

@@ -26,7 +26,7 @@ struct rtnl {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
-	char *buf; /* MNL_SOCKET_BUFFER_SIZE, for requests and replies */
+	char *buf; /* NL_DUMP_BUFFER_SIZE, for requests and replies */
 	struct cache *cache;
 };
 
@@ -72,7 +72,7 @@ int rtnl_open(struct rtnl **out, struct failure *fail)
 
 	if (!r)
 		return -ENOMEM;
-	r->buf = malloc(MNL_SOCKET_BUFFER_SIZE);
+	r->buf = malloc(NL_DUMP_BUFFER_SIZE);
 	if (!r->buf)
 		return -ENOMEM;
 	err = nl_open(NETLINK_ROUTE, &r->nl, &r->portid);
@@ -110,7 +110,7 @@ static int talk(struct rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 		struct failure *fail)
 {
 	return nl_talk(r->nl, r->portid, nlh, nlh->nlmsg_seq, r->buf,
-		       MNL_SOCKET_BUFFER_SIZE, cb, data,
+		       NL_DUMP_BUFFER_SIZE, cb, data,
 		       fail ? fail->kernel_msg : NULL,
 		       fail ? sizeof(fail->kernel_msg) : 0);
 }

@@ -720,6 +720,8 @@ static int service_key(struct parser *p, const char *key, const char *value)
 {
 	struct service *svc = p->svc;
 	const char *pre;
+	size_t other = 0;
+	int r;
 
 	if (strcmp(key, "Name") == 0) {
 		if (p->seen_name)
@@ -737,14 +739,18 @@ static int service_key(struct parser *p, const char *key, const char *value)
 				    "cgroupfs reserves for its interface files "
 				    "(the service's cgroup is named after it)",
 				    value, pre);
-		for (size_t i = 0; i + 1 < p->plan->n_services; i++)
-			if (strcmp(p->plan->services[i].name, value) == 0)
-				return fail(p,
-					    "Name=%s: a service of that name "
-					    "is already defined at %s:%u",
-					    value, p->plan->services[i].file,
-					    p->plan->services[i].line);
 		snprintf(svc->name, sizeof(svc->name), "%s", value);
+		r = name_map_add(&p->plan->by_name, p->plan->services,
+				 plan_service_name, p->plan->n_services - 1,
+				 &other);
+		if (r == -EEXIST)
+			return fail(p,
+				    "Name=%s: a service of that name is "
+				    "already defined at %s:%u",
+				    value, p->plan->services[other].file,
+				    p->plan->services[other].line);
+		if (r < 0)
+			return fail(p, "out of memory");
 		p->seen_name = true;
 		return 1;
 	}
@@ -868,7 +874,9 @@ static int service_end(struct parser *p)
 				    dst, svc->name);
 		}
 	}
-	for (size_t i = 0; i + 1 < p->plan->n_services; i++) {
+	for (size_t i = 0;
+	     (svc->mark_line || svc->table_line) && i + 1 < p->plan->n_services;
+	     i++) {
 		const struct service *o = &p->plan->services[i];
 
 		if (svc->mark_line && o->mark_value == svc->mark_value) {

@@ -33,15 +33,34 @@ void plan_free(struct plan *plan)
 	free(plan->services);
 	free(plan->mark_mask_where);
 	free(plan->cgroup_parent_where);
+	name_map_free(&plan->by_name);
 	plan_init(plan);
+}
+
+const char *plan_service_name(const void *services, size_t i)
+{
+	return ((const struct service *)services)[i].name;
 }
 
 struct service *plan_find(const struct plan *plan, const char *name)
 {
+	ssize_t at;
+
+	/* A plan put together by hand (a subset) has no map of its own. */
+	if (plan->by_name.n == plan->n_services && plan->n_services) {
+		at = name_map_find(&plan->by_name, plan->services,
+				   plan_service_name, name);
+		return at < 0 ? NULL : &plan->services[at];
+	}
 	for (size_t i = 0; i < plan->n_services; i++)
 		if (strcmp(plan->services[i].name, name) == 0)
 			return &plan->services[i];
 	return NULL;
+}
+
+bool service_routed(const struct service *svc)
+{
+	return svc->n_routes || svc->mark_line || svc->table_line;
 }
 
 uint32_t mark_field_size(uint32_t mask)
@@ -111,7 +130,7 @@ int plan_assign(struct plan *plan, const struct taken *taken,
 		struct service *svc = &plan->services[i];
 		uint32_t v;
 
-		if (svc->mark_value && svc->table)
+		if ((svc->mark_value && svc->table) || !service_routed(svc))
 			continue;
 		if (svc->mark_value) {
 			/* Mark given, table automatic: it must be free too. */
@@ -232,7 +251,10 @@ void plan_print(const struct plan *plan, FILE *out)
 
 		fprintf(out, "service %s  (%s:%u)\n", svc->name, svc->file,
 			svc->line);
-		if (svc->mark_value)
+		if (!service_routed(svc))
+			fprintf(out, "  routing   the host's (no Route=, Mark= "
+				     "or Table=)\n");
+		else if (svc->mark_value)
 			fprintf(out,
 				"  mark      0x%x (fwmark 0x%08x/0x%08x)\n",
 				svc->mark_value,
@@ -242,7 +264,7 @@ void plan_print(const struct plan *plan, FILE *out)
 			fprintf(out, "  mark      auto\n");
 		if (svc->table)
 			fprintf(out, "  table     %u\n", svc->table);
-		else
+		else if (service_routed(svc))
 			fprintf(out, "  table     auto\n");
 		fprintf(out, "  exclusive %s\n", svc->exclusive ? "yes" : "no");
 		/* Only when given, so that older plans print as they did. */

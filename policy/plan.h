@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "common/inet.h"
+#include "common/names.h"
 
 #define SERVICE_NAME_MAX 48
 
@@ -90,6 +91,8 @@ struct plan {
 	size_t n_services;
 	/* "FILE:LINE" of MarkMask= and CgroupParent=; NULL: not given. */
 	char *mark_mask_where, *cgroup_parent_where;
+	/* The services' positions by name, kept by the parser. */
+	struct name_map by_name;
 };
 
 /* Filled on a policy error; msg starts "FILE:LINE: ". */
@@ -109,8 +112,19 @@ void plan_free(struct plan *plan);
 int policy_parse_file(struct plan *plan, const char *path,
 		      struct policy_error *err);
 
+/*
+ * Whether svc has routing of its own: a mark, a routing table and an ip
+ * rule per family. Only Route=, Mark= or Table= ask for it. The packets of
+ * any other service leave by the host's routes and its chain alone decides
+ * what they may reach, so that the ip rules, which every route lookup on
+ * the host walks, grow only with the services that route differently.
+ */
+bool service_routed(const struct service *svc);
+
 /* The service called name, or NULL. */
 struct service *plan_find(const struct plan *plan, const char *name);
+/* name_of_fn for plan->services, for plan->by_name. */
+const char *plan_service_name(const void *services, size_t i);
 
 /* Values already taken by services installed outside this plan. */
 struct taken {
