@@ -2,7 +2,9 @@
 # `confine apply` twice installs the same state as once; `confine remove`
 # takes away everything confine installed (nf_tables table, ip rules, routes,
 # the service cgroup) and nothing else: someone else's table, rule and
-# routes in the same namespace are byte-identical before and after.
+# routes in the same namespace are byte-identical before and after. The
+# syslog service has a Route=, so routing of its own; the second service,
+# plain, has none, and gets no ip rule or table.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -10,7 +12,8 @@ require_all
 setup_topology
 
 policy="$TMPDIR_TEST/syslog.conf"
-write_policy "$policy"
+write_policy "$policy" "Allow=udp 10.99.6.1:514" "Route=10.99.6.1 via $SRV_V4" \
+	"" "[Service]" "Name=plain" "Allow=tcp 10.99.6.2:443"
 snap="$TMPDIR_TEST/snap"
 mkdir -p "$snap"
 
@@ -87,6 +90,10 @@ check "IPv4 rule pref 1900 fwmark ... lookup $table, protocol 245" \
 	grep -qE "^1900:.*fwmark .*lookup $table.*proto (245|confine)" "$snap/apply1/confine-rule4"
 check "IPv6 rule pref 1900 fwmark ... lookup $table, protocol 245" \
 	grep -qE "^1900:.*fwmark .*lookup $table.*proto (245|confine)" "$snap/apply1/confine-rule6"
+check "one confine rule per family: service plain, without Route=, has none" \
+	test "$(grep -c '^1900:' "$snap/apply1/confine-rule4")$(grep -c '^1900:' "$snap/apply1/confine-rule6")" = 11
+check "status: service plain routes by the host's tables (table 0)" \
+	test "$(status_field plain "s['table']")" = 0
 check "IPv4 table $table has the unreachable default" \
 	grep -q '^unreachable default' "$snap/apply1/confine-route4"
 check "IPv6 table $table has the unreachable default" \

@@ -43,7 +43,9 @@ readonly WAITING="waiting for another confine command"
 # ---------------------------------------------------------------- policies
 
 # Each service allows one IPv4 and one IPv6 destination of its own, all on
-# the client's second link (connected routes, so each gets a throw route).
+# the client's second link (connected routes, so each gets a throw route),
+# and has a Route= to a third one behind the log server, so that it has
+# routing of its own: an automatic mark and table, which the race is about.
 # svc_spec NAME GROUP INDEX: "NAME V4 V6" for the expectation lists.
 svc_spec() {
 	local name=$1 group=$2 i=$3 base
@@ -59,7 +61,7 @@ svc_spec() {
 
 # write_file FILE SPEC...: a policy file with these services.
 write_file() {
-	local f=$1 spec name v4 v6
+	local f=$1 spec name v4 v6 far
 	shift
 	{
 		echo "[Confine]"
@@ -71,6 +73,9 @@ write_file() {
 			echo "Name=$name"
 			echo "Allow=udp $v4:514"
 			echo "Allow=tcp [$v6]:601"
+			far=10.99.5.${v4##*.}
+			echo "Allow=udp $far:514"
+			echo "Route=$far via $SRV_V4"
 		done
 	} >"$f"
 }
