@@ -342,6 +342,10 @@ int engine_apply(struct engine *s, struct plan *plan,
 			goto fail;
 		specs[i] = p[i].low.nft;
 	}
+	/* So that what a flush leaves says services were installed here. */
+	r = rtnl_marker_set(s->rtnl, MARKER_TABLE, undo, f);
+	if (r < 0)
+		goto fail;
 	/* Sockets marked from now on route by the tables just installed. */
 	for (size_t i = 0; i < plan->n_services; i++) {
 		r = mark_service(s, plan, &plan->services[i], &p[i], extra,

@@ -80,6 +80,17 @@ static int remove_cgroups(struct engine *e, const struct nft_service *is,
 	return ret;
 }
 
+/* How many installed services are not named. */
+static size_t remaining(const struct nft_state *in, char *const *names,
+			size_t n_names)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < in->n_services; i++)
+		n += !chosen(names, n_names, in->services[i].name);
+	return n;
+}
+
 int engine_remove(struct engine *e, char *const *names, size_t n_names,
 		  struct failure *f)
 {
@@ -115,6 +126,16 @@ int engine_remove(struct engine *e, char *const *names, size_t n_names,
 		r = rtnl_service_remove(e->rtnl, is->table, &mine);
 		if (r == 0)
 			r = remove_cgroups(e, is, &mine);
+		if (r < 0 && !ret) {
+			ret = r;
+			*f = mine;
+		}
+	}
+	/* With the last service goes the marker of installed services. */
+	if (n_names && !remaining(in, names, n_names)) {
+		struct failure mine = { 0 };
+
+		r = rtnl_service_remove(e->rtnl, MARKER_TABLE, &mine);
 		if (r < 0 && !ret) {
 			ret = r;
 			*f = mine;

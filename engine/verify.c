@@ -588,5 +588,24 @@ static int orphan_rules(struct engine *e, struct notes *out, struct failure *f)
 
 int engine_leftovers(struct engine *e, struct notes *out, struct failure *f)
 {
-	return orphan_rules(e, out, f);
+	size_t before = out->n;
+	bool marker;
+	int r = orphan_rules(e, out, f);
+
+	if (r < 0)
+		return r;
+	/* Services without routing of their own leave only the marker. */
+	if (out->n > before || e->installed.n_services)
+		return 0;
+	r = rtnl_marker_present(e->rtnl, MARKER_TABLE, &marker, f);
+	if (r < 0 || !marker)
+		return r;
+	notes_add(out,
+		  "confine's services: NOT IN FORCE: routing table %u holds "
+		  "confine's marker of installed services, but no nf_tables "
+		  "service of confine's is there (the table inet confine was "
+		  "deleted or flushed, as `nft flush ruleset` does); run "
+		  "`confine apply` again",
+		  MARKER_TABLE);
+	return 0;
 }

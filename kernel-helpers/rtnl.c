@@ -827,6 +827,46 @@ out:
 	return err;
 }
 
+static struct table_route marker_route(uint32_t table)
+{
+	return (struct table_route){ .family = AF_INET,
+				     .type = RTN_UNREACHABLE,
+				     .protocol = RTPROT_CONFINE,
+				     .table = table,
+				     .metric = UNREACHABLE_METRIC };
+}
+
+int rtnl_marker_present(struct rtnl *r, uint32_t table, bool *present,
+			struct failure *fail)
+{
+	struct table_route want = marker_route(table);
+	struct route_list have = { 0 };
+	int err;
+
+	fail_reset(fail);
+	*present = false;
+	err = routes_dump(r, table, true, &have, fail);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < have.n && !*present; i++)
+		*present = have.items[i].protocol == RTPROT_CONFINE &&
+			   route_matches(&want, &have.items[i]);
+	free(have.items);
+	return 0;
+}
+
+int rtnl_marker_set(struct rtnl *r, uint32_t table, struct rtnl_undo *undo,
+		    struct failure *fail)
+{
+	struct undo_entry e = { .route = marker_route(table) };
+	bool present;
+	int err = rtnl_marker_present(r, table, &present, fail);
+
+	if (err < 0 || present)
+		return err;
+	return add_recorded(r, undo, &e, fail);
+}
+
 /* Deletes confine's rules and routes of table (0: of every table). */
 static int remove_table(struct rtnl *r, uint32_t table, struct failure *fail)
 {

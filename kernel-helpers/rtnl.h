@@ -98,6 +98,18 @@ int rtnl_service_remove(struct rtnl *r, uint32_t table, struct failure *fail);
 /* Delete every rule and route with protocol confine, in every table. */
 int rtnl_remove_all(struct rtnl *r, struct failure *fail);
 
+/*
+ * confine's marker in table: an IPv4 `unreachable default` with protocol
+ * confine that no rule looks up, so no packet ever meets it. apply puts it
+ * there and remove takes it away with the last service. `nft flush
+ * ruleset` leaves it, and so tells status and guard that services were
+ * installed here, also when none has routing of its own.
+ */
+int rtnl_marker_set(struct rtnl *r, uint32_t table, struct rtnl_undo *undo,
+		    struct failure *fail);
+int rtnl_marker_present(struct rtnl *r, uint32_t table, bool *present,
+			struct failure *fail);
+
 /* What of a service's routing is in place; used by status and by run. */
 struct rtnl_service_state {
 	bool rule[2]; /* [0] IPv4, [1] IPv6: fwmark rule to the table */

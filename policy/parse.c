@@ -789,6 +789,12 @@ static int service_key(struct parser *p, const char *key, const char *value)
 				    "number from 1 to 4294967295 other than "
 				    "253, 254 and 255 (default, main, local)",
 				    value);
+		if (svc->table == MARKER_TABLE)
+			return fail(p,
+				    "Table=%s: table %u holds confine's "
+				    "marker of installed services; choose "
+				    "another",
+				    value, MARKER_TABLE);
 		svc->table_line = p->line;
 		return 1;
 	}

@@ -25,6 +25,13 @@
 #define DEFAULT_CGROUP_PARENT "confine"
 /* Routing tables picked automatically are TABLE_AUTO_BASE + mark value. */
 #define TABLE_AUTO_BASE 19000u
+/*
+ * Table TABLE_AUTO_BASE itself holds confine's marker: an unreachable
+ * default that no rule looks up, present while services are installed,
+ * so that what `nft flush ruleset` leaves behind tells a flushed confine
+ * from a removed one (see rtnl.h). No service may use it.
+ */
+#define MARKER_TABLE TABLE_AUTO_BASE
 
 enum l4proto {
 	L4_ANY,

@@ -5,7 +5,10 @@
 # routes are deleted, the exclusive log server is closed to unconfined
 # processes again, the confined rsyslogd still reaches only its Allow=
 # list, status says in force, and the guard's log names each repair. A
-# deliberate `confine remove` is not undone.
+# deliberate `confine remove` is not undone. The syslog service has a
+# Route=, so it has ip rules and a table to delete; then a service without
+# routing of its own, which a flush leaves only confine's marker of, is
+# repaired after a flush too.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +17,7 @@ setup_topology
 start_log_server
 
 policy="$TMPDIR_TEST/syslog.conf"
-write_policy "$policy"
+write_policy "$policy" "Allow=udp 10.99.6.1:514" "Route=10.99.6.1 via $SRV_V4"
 apply_checked "confine apply succeeds" "$policy"
 table=$(status_field syslog "s['table']")
 start_confined_rsyslog "$policy"
@@ -88,7 +91,32 @@ sleep 1
 check "the guard did not re-apply a removed service" \
 	test "$(grep -c 'repaired' "$GUARD_LOG")" -eq "$n"
 check_not "no table inet confine after remove" in_ns "$CLIENT" nft list table inet confine
-
 log "guard log:"
 cat "$GUARD_LOG"
+
+# ---- a service without routing of its own, after a flush
+plain="$TMPDIR_TEST/plain.conf"
+write_policy "$plain"
+apply_checked "apply the service without Route=" "$plain"
+check "it has no routing table of its own" test "$(status_field syslog "s['table']")" = 0
+PLAIN_LOG="$TMPDIR_TEST/guard-plain.log"
+"$CONFINE" guard --netns "$CLIENT" "$plain" >"$PLAIN_LOG" 2>&1 &
+TEST_PIDS+=($!)
+check "the second guard says it is watching" \
+	busywait 5000 grep -q "watching 1 service" "$PLAIN_LOG"
+check "nft flush ruleset" in_ns "$CLIENT" nft flush ruleset
+check "the guard repairs the service without routing of its own" \
+	busywait 5000 grep -q "repaired service syslog" "$PLAIN_LOG"
+check "status says in force again" busywait 5000 \
+	bash -c "'$CONFINE' status --netns '$CLIENT' '$plain' | grep -q '^service syslog: in force'"
+tok="plain-$RANDOM$RANDOM"
+out=$(in_ns "$CLIENT" "$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" \
+	"udp:$SRV_V4:514" "tcp:$SRV_V4:601")
+echo "$out"
+check_refused_fast "$out" parent udp "$SRV_V4" 514
+check_refused_fast "$out" parent tcp "$SRV_V4" 601
+check "barrier" log_server_barrier
+check_absent "nothing unconfined reached the log server" "$SRV_LOG" "$tok"
+log "second guard log:"
+cat "$PLAIN_LOG"
 finish
