@@ -25,7 +25,8 @@ setup_topology
 ip -n "$SRV" addr add 10.99.5.1/32 dev lo
 
 first="$TMPDIR_TEST/syslog.policy"
-write_policy "$first"
+# With routing of its own, so that its rule and table are there to keep.
+write_policy "$first" "Mark=0x40"
 second="$TMPDIR_TEST/late.policy"
 cat >"$second" <<EOF
 [Confine]

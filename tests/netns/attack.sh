@@ -30,8 +30,22 @@ start_second_server
 
 POLICY="$TMPDIR_TEST/attack.policy"
 # The syslog service under attack, and a second service whose mark would
-# open the second server's port 8080, for the attacker to pose as.
-write_policy "$POLICY" "" "[Service]" "Name=other" "Allow=tcp $SRV2_V4:8080"
+# open the second server's port 8080, for the attacker to pose as. The
+# attacks on a service's own routing need services that have one: there
+# both have Mark=, and so a mark, a table and ip rules. Every other attack
+# meets the default, services without routing of their own.
+case $ATTACK in
+rtnl | so-mark | inherited-socket)
+	SYSLOG_ROUTING=(Mark=0x41)
+	OTHER_ROUTING=(Mark=0x42)
+	;;
+*)
+	SYSLOG_ROUTING=()
+	OTHER_ROUTING=()
+	;;
+esac
+write_policy "$POLICY" "${SYSLOG_ROUTING[@]}" "" "[Service]" "Name=other" \
+	"Allow=tcp $SRV2_V4:8080" "${OTHER_ROUTING[@]}"
 
 # ---------------------------------------------------------------- helpers
 
@@ -136,11 +150,17 @@ still_confined() {
 	nothing_reached "$t" "udp:$SRV_V4:514"
 	check "afterwards: table inet confine is in the client's ruleset" \
 		in_ns "$CLIENT" nft list table inet confine
-	check "afterwards: the ip rule fwmark $MARK/$MASK lookup $TABLE is there" \
+	check "afterwards: confine's routing is there (table $TABLE)" \
 		rule_present
 }
 
+# rule_present: the ip rule fwmark MARK/MASK lookup TABLE of a service with
+# routing of its own, or else confine's marker of installed services.
 rule_present() {
+	if [ "$TABLE" = 0 ]; then
+		ip -n "$CLIENT" route show table 19000 | grep -q "^unreachable default"
+		return
+	fi
 	ip -n "$CLIENT" rule show | grep -q "fwmark $(printf 0x%x "$MARK")/$(printf 0x%x "$MASK") lookup $TABLE"
 }
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # `confine remove NAME` takes away that service and nothing of any other.
 # Three services are installed: a (exclusive, the log server's syslog
-# ports), b (with a Route= through table T) and c (exclusive, the second
-# server's port 8080, with a Route= too). b is removed, then a. After each
+# ports, without routing of its own), b (with a Route= through table T)
+# and c (exclusive, the second server's port 8080, with a Route= too). b is removed, then a. After each
 # remove, read from the kernel, every piece of the services that remain
 # is exactly as before: both ip rules, every route of their tables, their
 # chains (rules compared stateless), their elements in the cgroup map and
@@ -69,7 +69,9 @@ read_service() {
 # kernel shows it (ip rule and route lines without their position).
 pieces() {
 	local n=$1 fam
+	# A service without routing of its own (table 0) has no rule or route.
 	for fam in 4 6; do
+		[ "${TABLE[$n]}" = 0 ] && break
 		ip -n "$CLIENT" "-$fam" rule show |
 			grep -E "fwmark ${MARK[$n]}/$MASK_HEX lookup ${TABLE[$n]}( |$)" |
 			sed "s/^/rule$fam: /"
@@ -99,12 +101,13 @@ exclusive_elems() {
 }
 
 # whole NAME PIECES: the snapshot has everything a service has: both
-# rules, both unreachable defaults, a chain, the map element and the
-# cgroup.
+# rules and both unreachable defaults (with routing of its own), a chain,
+# the map element and the cgroup.
 whole() {
-	local n=$1 p=$2 what
-	for what in "^rule4: " "^rule6: " "^route4: unreachable default" \
-		"^route6: unreachable default" "^chain: .*chain svc_$n " \
+	local n=$1 p=$2 what routing=()
+	[ "${TABLE[$n]}" = 0 ] || routing=("^rule4: " "^rule6: " \
+		"^route4: unreachable default" "^route6: unreachable default")
+	for what in "${routing[@]}" "^chain: .*chain svc_$n " \
 		"^map: " "^cgroup: "; do
 		has "$p" "$what" || { echo "service $n lacks /$what/"; return 1; }
 	done
