@@ -72,6 +72,8 @@ static int repair(struct plan *plan, const struct nlwatch_event *ev)
 {
 	_cleanup_free_ struct service *damaged = NULL;
 	_cleanup_free_ char(*reasons)[512] = NULL;
+	_cleanup_free_ struct verify_item *items = NULL;
+	size_t n_items = 0;
 	struct notes left = { 0 };
 	struct failure f = { 0 };
 	struct session s;
@@ -85,25 +87,33 @@ static int repair(struct plan *plan, const struct nlwatch_event *ev)
 		return r;
 	damaged = calloc(plan->n_services, sizeof(*damaged));
 	reasons = calloc(plan->n_services, sizeof(*reasons));
-	r = damaged && reasons ? engine_assign(&s.e, plan, &f) : -ENOMEM;
+	items = calloc(plan->n_services + 1, sizeof(*items));
+	r = damaged && reasons && items ? engine_assign(&s.e, plan, &f) :
+					  -ENOMEM;
 	if (r == 0)
 		r = engine_leftovers(&s.e, &left, &f);
+	/* The installed ones, checked as one batch. */
 	for (size_t i = 0; r == 0 && i < plan->n_services; i++) {
+		items[n_items].svc = &plan->services[i];
+		items[n_items].is =
+			nft_state_find(&s.e.installed, plan->services[i].name);
+		n_items += items[n_items].is != NULL;
+	}
+	if (r == 0)
+		r = engine_verify_many(&s.e, plan, items, n_items, true, &f);
+	for (size_t i = 0, k = 0; r == 0 && i < plan->n_services; i++) {
 		const struct service *svc = &plan->services[i];
-		const struct nft_service *is =
-			nft_state_find(&s.e.installed, svc->name);
 		struct verdict v = { 0 };
 
-		if (is)
-			r = engine_verify(&s.e, is, plan, svc, NULL, true, &v,
-					  &f);
+		if (k < n_items && items[k].svc == svc)
+			v = items[k++].v;
 		else if (left.n)
 			snprintf(v.reason, sizeof(v.reason),
 				 "its nf_tables service is gone, and confine's "
 				 "routing is left");
 		else
 			continue; /* removed, not damaged */
-		if (r == 0 && !v.in_force) {
+		if (!v.in_force) {
 			snprintf(reasons[n], sizeof(reasons[n]), "%s",
 				 v.reason);
 			damaged[n++] = *svc;
