@@ -368,6 +368,25 @@ int cmd_run(int argc, char **argv)
 		r = EXIT_FAILED;
 		goto out;
 	}
+	/*
+	 * Compiled before anything irreversible, so that it fails loudly.
+	 * In the cgroup before the check, so that this process sends the
+	 * probe itself: one fork fewer at every start.
+	 */
+	r = seccomp_filter_new(&filter, &f);
+	if (r < 0) {
+		r = report(r, &f);
+		goto out;
+	}
+	r = cgroup_join(&cg, &f);
+	if (r < 0) {
+		fprintf(stderr,
+			"confine: cannot move process %d into cgroup "
+			"%s: %s\n",
+			getpid(), cg.path, strerror(-r));
+		r = EXIT_FAILED;
+		goto out;
+	}
 	r = in_force(&s.e, &one, svc, &cg, true, &v, &f);
 	if (r == 0 && !v.in_force) {
 		fprintf(stderr,
@@ -398,21 +417,6 @@ int cmd_run(int argc, char **argv)
 		lint_exclusive_aliases(&s.e, &one, &notes);
 	print_notes(&notes);
 
-	/* Compiled before anything irreversible, so that it fails loudly. */
-	r = seccomp_filter_new(&filter, &f);
-	if (r < 0) {
-		r = report(r, &f);
-		goto out;
-	}
-	r = cgroup_join(&cg, &f);
-	if (r < 0) {
-		fprintf(stderr,
-			"confine: cannot move process %d into cgroup "
-			"%s: %s\n",
-			getpid(), cg.path, strerror(-r));
-		r = EXIT_FAILED;
-		goto out;
-	}
 	session_close(&s);
 	r = lock_in(svc, &id, filter, &f);
 	if (r < 0) {

@@ -89,6 +89,30 @@ static int probe_sockaddr(const struct probe_job *job,
 	return 0;
 }
 
+/* One probe, from this process: the errno of sendto(), or PROBE_NO_*. */
+static int probe_one(const struct probe_job *job)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = socket(job->family, SOCK_DGRAM | SOCK_CLOEXEC, 0), result;
+
+	if (fd < 0)
+		return PROBE_NO_SOCKET;
+	probe_sockaddr(job, &ss, &len);
+	result = sendto(fd, "", 0, 0, (struct sockaddr *)&ss, len) == 0 ? 0 :
+									  errno;
+	close(fd);
+	return result;
+}
+
+/* Whether this process is in cg already, as `run` is when it checks. */
+static bool here(const struct cgroup *cg)
+{
+	_cleanup_free_ char *self = NULL;
+
+	return cg->rel && cgroup_self(&self) == 0 && strcmp(self, cg->rel) == 0;
+}
+
 /*
  * Sends the probes of jobs[0..n), each from its cgroup: one child process
  * moves from cgroup to cgroup and creates a socket in each, since a
@@ -101,6 +125,11 @@ static int probe_send(struct probe_job **jobs, size_t n, char *why, size_t size)
 	int *results, status;
 	pid_t pid;
 
+	/* A process in the cgroup already needs no other to probe it. */
+	if (n == 1 && here(&jobs[0]->cg)) {
+		jobs[0]->result = probe_one(jobs[0]);
+		return 0;
+	}
 	results = mmap(NULL, n * sizeof(*results), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (results == MAP_FAILED) {
@@ -116,28 +145,10 @@ static int probe_send(struct probe_job **jobs, size_t n, char *why, size_t size)
 		return -errno;
 	}
 	if (pid == 0) {
-		for (size_t i = 0; i < n; i++) {
-			struct sockaddr_storage ss;
-			socklen_t len;
-			int fd;
-
-			if (cgroup_join(&jobs[i]->cg, NULL) < 0) {
-				results[i] = PROBE_NO_JOIN;
-				continue;
-			}
-			fd = socket(jobs[i]->family, SOCK_DGRAM | SOCK_CLOEXEC,
-				    0);
-			if (fd < 0) {
-				results[i] = PROBE_NO_SOCKET;
-				continue;
-			}
-			probe_sockaddr(jobs[i], &ss, &len);
-			results[i] = sendto(fd, "", 0, 0,
-					    (struct sockaddr *)&ss, len) == 0 ?
-					     0 :
-					     errno;
-			close(fd);
-		}
+		for (size_t i = 0; i < n; i++)
+			results[i] = cgroup_join(&jobs[i]->cg, NULL) < 0 ?
+					     PROBE_NO_JOIN :
+					     probe_one(jobs[i]);
 		_exit(0);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
@@ -363,9 +374,10 @@ static int cgroup_in_force(struct verify_item *it, size_t item,
 	if (!probe_target(it->svc, &job.family, &job.addr))
 		return 1; /* everything probed is allowed: nothing to prove */
 	job.cg.path = strdup(cg->path);
+	job.cg.rel = cg->rel ? strdup(cg->rel) : NULL;
 	grown = realloc(jobs->list, (jobs->n + 1) * sizeof(*grown));
-	if (!job.cg.path || !grown) {
-		free(job.cg.path);
+	if (!job.cg.path || (cg->rel && !job.cg.rel) || !grown) {
+		cgroup_clear(&job.cg);
 		if (grown)
 			jobs->list = grown;
 		return -ENOMEM;
