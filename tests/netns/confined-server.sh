@@ -119,4 +119,43 @@ check_not "no connection from the client reached the second server's tcp 8080" \
 
 check "the server is still running" kill -0 "$server_pid"
 
+# ---- a UDP server: it answers a client that the policy does not list
+# (its replies are replies), while its own datagram to that client's
+# address, sent unasked to another port, is refused.
+cat >"$TMPDIR_TEST/udp-server.py" <<'EOF'
+import errno, socket
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+srv.bind(("0.0.0.0", 7001))
+print("listening", flush=True)
+while True:
+	data, peer = srv.recvfrom(512)
+	try:
+		srv.sendto(b"unasked", (peer[0], 7002))
+		res = "OK"
+	except OSError as e:
+		res = errno.errorcode.get(e.errno, str(e.errno))
+	srv.sendto(b"answer " + data + b" unasked-send " + res.encode(), peer)
+EOF
+cat >"$TMPDIR_TEST/udp-client.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(sys.argv[2].encode(), (sys.argv[1], 7001))
+try:
+	print(s.recv(512).decode())
+except socket.timeout:
+	print("no answer")
+EOF
+"$CONFINE" run --netns "$CLIENT" -p "$policy" -s syslog -- \
+	"$PYTHON" -u "$TMPDIR_TEST/udp-server.py" >"$TMPDIR_TEST/udp-server.log" 2>&1 &
+TEST_PIDS+=($!)
+check "the confined UDP server listens" busywait 5000 grep -q listening "$TMPDIR_TEST/udp-server.log"
+tok="udp-$$-$RANDOM"
+out=$(timeout 10 ip netns exec "$SRV" "$PYTHON" "$TMPDIR_TEST/udp-client.py" "$CLIENT_V4" "$tok")
+echo "UDP client in $SRV: $out"
+check "the confined UDP server answers a client the policy does not list" \
+	grep -q "^answer $tok " <<<"$out"
+check "... but its unasked datagram to the client's port 7002 is refused (EPERM)" \
+	grep -q "unasked-send EPERM" <<<"$out"
+
 finish
