@@ -1,0 +1,337 @@
+#!/bin/bash
+# Debian's own rsyslog.service and chrony.service under confine, run by a
+# real systemd: systemd 252 boots as PID 1 in systemd-nspawn, in the
+# client namespace of lib.sh's topology, from a Debian root file system
+# built once (tests/helpers/systemd-rootfs.sh). confine is bind-mounted
+# from the build tree.
+#
+#	systemd-real.sh unified|hybrid
+#
+# unified: the container gets a pure cgroup2 tree; hybrid: cgroup2 at
+# /sys/fs/cgroup/unified beside the v1 hierarchies, as on this host.
+#
+# rsyslog with the shipped drop-in: MainPID is rsyslogd, in the leaf; its
+# messages reach the log server, an unconfined `logger -n` does not;
+# restart maps a new leaf and forgets the old; a crash comes back
+# confined; stop leaves nothing; a bad policy fails the unit with
+# confine's FILE:LINE reason in `journalctl -u`. Then `confine wrap` on
+# rsyslog and on chrony (Type=forking), whose chronyd reaches the NTP
+# server its policy allows and not the other one; `confine unwrap`.
+#
+# nspawn runs with --keep-unit --register=no (no systemd on the host), in
+# a cgroup of the test's subtree, with CAP_NET_ADMIN (nspawn drops it
+# unless it makes the network itself) and the system calls confine's
+# lock-in needs allowed: the container is a test fixture, not a boundary.
+
+. "$(dirname "$0")/lib.sh"
+
+LAYOUT=${1:-unified}
+case $LAYOUT in
+unified | hybrid) ;;
+*)
+	echo "usage: $0 unified|hybrid" >&2
+	exit 2
+	;;
+esac
+TEST_NAME="$TEST_NAME-$LAYOUT"
+
+require_all
+trap cleanup_container EXIT
+require_cmds systemd-nspawn debootstrap nsenter flock
+if [ "$LAYOUT" = hybrid ] && [ "$CGROUP2" = /sys/fs/cgroup ]; then
+	skip "the host has a pure cgroup2 tree, so nspawn cannot give the container the hybrid layout"
+fi
+log "building or reusing the root file system (debootstrap, once)"
+ROOTFS=$(bash "$HELPERS_DIR/systemd-rootfs.sh" \
+	"${CONFINE_TEST_CACHE:-/var/cache/confine-test}") ||
+	skip "cannot build the Debian root file system for the container"
+
+setup_topology
+start_log_server
+
+NTP_OK=$SRV2_V4   # the NTP server chrony's policy allows
+NTP_NO=$SRV_V4    # one it does not
+LEADER=""         # the container's PID 1, as the host sees it
+
+# ---------------------------------------------------------------- the container
+
+# ctr CMD...: CMD inside the container (all its namespaces).
+ctr() {
+	nsenter -t "$LEADER" -a -- "$@"
+}
+
+# ctr_root: the container's root directory, from the host.
+ctr_root() {
+	echo "/proc/$LEADER/root"
+}
+
+leader_found() {
+	LEADER=$(ps --ppid "$NSPAWN_PID" -o pid= 2>/dev/null | tr -d ' ' | head -n 1)
+	[ -n "$LEADER" ] && [ "$(cat "/proc/$LEADER/comm" 2>/dev/null)" = systemd ]
+}
+
+boot_container() {
+	local cg="$CG_TEST/nspawn" unified state
+	mkdir "$cg" || skip "cannot create $cg"
+	[ "$LAYOUT" = unified ] && unified=1
+	(
+		echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
+		if [ -n "${unified:-}" ]; then
+			export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
+		else
+			unset SYSTEMD_NSPAWN_UNIFIED_HIERARCHY
+		fi
+		exec systemd-nspawn --quiet --boot --directory="$ROOTFS" \
+			--volatile=overlay --keep-unit --register=no \
+			--machine="cft$$" \
+			--network-namespace-path="/run/netns/$CLIENT" \
+			--capability=CAP_NET_ADMIN \
+			--system-call-filter='bpf landlock_create_ruleset landlock_add_rule landlock_restrict_self open_by_handle_at' \
+			--bind-ro="$CONFINE:/usr/local/sbin/confine" \
+			</dev/null >"$TMPDIR_TEST/console.log" 2>&1
+	) &
+	NSPAWN_PID=$!
+	TEST_PIDS+=("$NSPAWN_PID")
+	busywait 20000 leader_found ||
+		skip "systemd-nspawn did not start systemd (see $TMPDIR_TEST/console.log)"
+	# systemctl needs PID 1's private socket, which comes a moment later.
+	busywait 20000 ctr test -S /run/systemd/private ||
+		skip "the container's systemd did not come up (see $TMPDIR_TEST/console.log)"
+	state=$(timeout 60 nsenter -t "$LEADER" -a -- systemctl is-system-running --wait)
+	log "container booted: PID 1 is host pid $LEADER, state '$state'"
+	case $state in
+	running | degraded) ;;
+	*) skip "the container's systemd did not finish booting (state '$state')" ;;
+	esac
+	[ "$state" = running ] || ctr systemctl --failed --no-pager
+}
+
+nspawn_gone() {
+	! kill -0 "$NSPAWN_PID" 2>/dev/null
+}
+
+# Powers the container off and waits for nspawn. If it does not finish,
+# cgroup.kill ends every process of the container at once.
+poweroff_container() {
+	ctr systemctl poweroff --no-block >/dev/null 2>&1
+	busywait 20000 nspawn_gone && return 0
+	log "the container did not power off within 20 s; killing its cgroup"
+	echo 1 >"$CG_TEST/nspawn/cgroup.kill"
+	busywait 5000 nspawn_gone
+}
+
+# Before lib.sh's cleanup, which would kill the container's processes one
+# by one: power it off.
+cleanup_container() {
+	local rc=$?
+	[ -n "${NSPAWN_PID:-}" ] && ! nspawn_gone && poweroff_container
+	(exit $rc)
+	cleanup
+}
+
+# The container's cgroup2 mount: where `confine run` finds it too.
+ctr_cgroup2() {
+	ctr awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo
+}
+
+# unit_prop UNIT PROP: one property, by `systemctl show`.
+unit_prop() {
+	ctr systemctl show -p "$2" --value "$1"
+}
+
+# main_cgroup UNIT: the cgroup of the unit's MainPID, as it sees it.
+main_cgroup() {
+	local pid
+	pid=$(unit_prop "$1" MainPID)
+	[ "${pid:-0}" -gt 0 ] || return 1
+	ctr sed -n 's/^0:://p' "/proc/$pid/cgroup"
+}
+
+# ids SERVICE: "PATH=ID" of each cgroup confine maps for SERVICE, by
+# `confine status --json` in the container.
+mapped_ids() {
+	ctr confine status --json 2>/dev/null |
+		"$PYTHON" "$HELPERS_DIR/status-field.py" "$1" \
+			"' '.join('%s=%s' % (c['path'], c['id']) for c in s['cgroups'])"
+}
+
+# leaf_id UNIT SERVICE: the id (inode) of <unit cgroup>/confine-SERVICE.
+leaf_id() {
+	ctr stat -c %i "$CTR_CG2/system.slice/$1/confine-$2" 2>/dev/null
+}
+
+is_active() {
+	[ "$(unit_prop "$1" ActiveState)" = active ]
+}
+
+# new_main_pid UNIT OLD: the unit is active with a main PID other than OLD.
+new_main_pid() {
+	local pid
+	is_active "$1" || return 1
+	pid=$(unit_prop "$1" MainPID)
+	[ "${pid:-0}" -gt 0 ] && [ "$pid" != "$2" ]
+}
+
+# check_confined UNIT SERVICE PROG: the unit runs PROG as its main
+# process, in the leaf, and confine status says the service is in force
+# for the leaf's cgroup id.
+check_confined() {
+	local unit=$1 svc=$2 prog=$3 pid comm cg id ids
+	pid=$(unit_prop "$unit" MainPID)
+	comm=$(ctr cat "/proc/$pid/comm" 2>/dev/null)
+	check "$unit: MainPID $pid is $prog (saw '$comm')" test "$comm" = "$prog"
+	cg=$(main_cgroup "$unit")
+	check "$unit: $prog runs in /system.slice/$unit/confine-$svc (saw '$cg')" \
+		test "$cg" = "/system.slice/$unit/confine-$svc"
+	id=$(leaf_id "$unit" "$svc")
+	ids=$(mapped_ids "$svc")
+	check "$unit: confine maps the leaf's cgroup id ${id:-?} for $svc (mapped: $ids)" \
+		id_mapped "$svc" "${id:-none}"
+	check "$unit: confine status says $svc is in force" \
+		test "$(ctr confine status --json 2>/dev/null |
+			"$PYTHON" "$HELPERS_DIR/status-field.py" "$svc" "s['in_force']")" = true
+}
+
+# id_mapped SERVICE ID
+id_mapped() {
+	mapped_ids "$1" | tr ' ' '\n' | grep -q "=$2\$"
+}
+
+boot_container
+CTR_CG2=$(ctr_cgroup2)
+if [ "$LAYOUT" = unified ]; then
+	check "the container has a pure cgroup2 tree (cgroup2 at ${CTR_CG2:-nothing})" \
+		test "$CTR_CG2" = /sys/fs/cgroup
+else
+	check "the container has the hybrid layout (cgroup2 at ${CTR_CG2:-nothing})" \
+		test "$CTR_CG2" = /sys/fs/cgroup/unified
+fi
+
+# ---------------------------------------------------------------- rsyslog, the shipped drop-in
+
+root=$(ctr_root)
+mkdir -p "$root/etc/confine" "$root/etc/systemd/system/rsyslog.service.d"
+syslog_policy confine "$SRV_V4" "$SRV_V6" >"$root/etc/confine/syslog.policy"
+# Debian's rsyslog.conf, plus forwarding of everything to the log server.
+cat >"$root/etc/rsyslog.d/50-forward.conf" <<EOF
+*.* action(type="omfwd" target="$SRV_V4" port="601" protocol="tcp" action.resumeInterval="1" action.resumeRetryCount="-1" queue.type="LinkedList")
+EOF
+cp "$TESTS_DIR/../examples/systemd/rsyslog.service.d/confine.conf" \
+	"$root/etc/systemd/system/rsyslog.service.d/confine.conf"
+ctr systemctl daemon-reload
+ctr systemctl restart rsyslog.service
+rc=$?
+check "systemctl restart rsyslog with the shipped drop-in succeeds (exit $rc)" test "$rc" -eq 0
+if [ "$rc" -ne 0 ]; then
+	ctr journalctl -u rsyslog.service --no-pager | tail -n 20
+fi
+check_confined rsyslog.service syslog rsyslogd
+
+# A message from the container's journal, forwarded by rsyslogd.
+tok="journal-$$-$RANDOM$RANDOM"
+ctr logger -t ctest "$tok"
+check "a message logged in the container reaches the log server through the confined rsyslogd" \
+	wait_line "$SRV_LOG" "^$CLIENT_V4 imtcp .*$tok" 10000
+
+# An unconfined process of the container (a transient unit of its own).
+tok="unconfined-$$-$RANDOM$RANDOM"
+out=$(ctr systemd-run --quiet --wait --pipe logger -T -n "$SRV_V4" -P 601 -t unconf "$tok" 2>&1)
+rc=$?
+log "unconfined logger -n: exit $rc: $out"
+check "an unconfined 'logger -T -n $SRV_V4 -P 601' in the container fails (exit $rc)" \
+	test "$rc" -ne 0
+log_server_barrier || fail "the log server's barrier did not arrive"
+# (systemd's own "Started run-..." line names the token too: look for
+# the message that logger would have sent, tagged unconf.)
+check_absent "unconfined logger -n" "$SRV_LOG" "unconf: $tok"
+
+# Restart: a new leaf, mapped; the old one forgotten.
+old_id=$(leaf_id rsyslog.service syslog)
+old_pid=$(unit_prop rsyslog.service MainPID)
+ctr systemctl restart rsyslog.service
+check "systemctl restart rsyslog succeeds" busywait 10000 new_main_pid rsyslog.service "$old_pid"
+new_id=$(leaf_id rsyslog.service syslog)
+check "restart: the leaf is a new cgroup (id ${old_id:-?} -> ${new_id:-?})" \
+	test -n "$new_id" -a "$new_id" != "$old_id"
+check_confined rsyslog.service syslog rsyslogd
+check_not "restart: the old leaf's id $old_id is no longer mapped (mapped: $(mapped_ids syslog))" \
+	id_mapped syslog "$old_id"
+
+# A crash: Debian's unit has Restart=on-failure; it comes back confined.
+old_pid=$(unit_prop rsyslog.service MainPID)
+old_id=$(leaf_id rsyslog.service syslog)
+ctr kill -KILL "$old_pid"
+check "after SIGKILL of rsyslogd ($old_pid), systemd restarts it" \
+	busywait 15000 new_main_pid rsyslog.service "$old_pid"
+check_confined rsyslog.service syslog rsyslogd
+check_not "crash: the crashed leaf's id $old_id is no longer mapped" \
+	id_mapped syslog "$old_id"
+tok="after-crash-$$-$RANDOM$RANDOM"
+ctr logger -t ctest "$tok"
+check "after the crash, messages reach the log server again" \
+	wait_line "$SRV_LOG" "^$CLIENT_V4 imtcp .*$tok" 10000
+
+# Stop (with its socket, which would start it again): nothing is left.
+old_id=$(leaf_id rsyslog.service syslog)
+ctr systemctl stop syslog.socket rsyslog.service
+check_not "stop: no leaf cgroup is left" \
+	ctr test -d "$CTR_CG2/system.slice/rsyslog.service/confine-syslog"
+check_not "stop: the leaf's id $old_id is no longer mapped (mapped: $(mapped_ids syslog))" \
+	id_mapped syslog "$old_id"
+ctr confine apply /etc/confine/syslog.policy
+echo "after apply: $(mapped_ids syslog)"
+
+# A bad policy: the unit fails, and the journal says why, at FILE:LINE.
+syslog_policy confine "$SRV_V4" "$SRV_V6" "Allow=tcp $SRV_V4:70000" \
+	>"$root/etc/confine/bad.policy"
+bad_line=$(grep -n ':70000' "$root/etc/confine/bad.policy" | cut -d: -f1)
+sed -i 's|/etc/confine/syslog.policy|/etc/confine/bad.policy|' \
+	"$root/etc/systemd/system/rsyslog.service.d/confine.conf"
+ctr systemctl daemon-reload
+ctr systemctl start rsyslog.service
+rc=$?
+check "a drop-in naming a bad policy: systemctl start rsyslog fails (exit $rc)" test "$rc" -ne 0
+check_not "a drop-in naming a bad policy: rsyslogd does not run" is_active rsyslog.service
+journal=$(ctr journalctl -u rsyslog.service --no-pager -o cat)
+check "journalctl -u rsyslog shows confine's reason at /etc/confine/bad.policy:$bad_line" \
+	grep -q "^/etc/confine/bad.policy:$bad_line: " <<<"$journal"
+tail -n 12 <<<"$journal"
+ctr systemctl stop syslog.socket rsyslog.service
+ctr systemctl reset-failed rsyslog.service
+
+# ---------------------------------------------------------------- confine wrap
+
+ctr confine unwrap rsyslog.service
+check_not "confine unwrap rsyslog removes the drop-in" \
+	test -e "$root/etc/systemd/system/rsyslog.service.d/confine.conf"
+check "after unwrap, systemd runs Debian's own command again" \
+	grep -q 'argv\[\]=/usr/sbin/rsyslogd -n -iNONE ;' \
+	<<<"$(unit_prop rsyslog.service ExecStartEx)"
+
+dry=$(ctr confine wrap rsyslog -p /etc/confine/syslog.policy --dry-run)
+echo "$dry"
+check "wrap --dry-run prints the drop-in with rsyslog's own command after confine run" \
+	grep -qx 'ExecStart=/usr/local/sbin/confine run -p /etc/confine/syslog.policy -- /usr/sbin/rsyslogd -n -iNONE' <<<"$dry"
+check_not "wrap --dry-run writes nothing" \
+	test -e "$root/etc/systemd/system/rsyslog.service.d/confine.conf"
+
+out=$(ctr confine wrap rsyslog -p /etc/confine/syslog.policy 2>&1)
+rc=$?
+echo "$out"
+check "confine wrap rsyslog succeeds (exit $rc)" test "$rc" -eq 0
+check "the written drop-in is what --dry-run printed" \
+	test "$(cat "$root/etc/systemd/system/rsyslog.service.d/confine.conf")" = "$dry"
+ctr systemctl start rsyslog.service
+check "the wrapped rsyslog starts" busywait 10000 is_active rsyslog.service
+check_confined rsyslog.service syslog rsyslogd
+tok="wrapped-$$-$RANDOM$RANDOM"
+ctr logger -t ctest "$tok"
+check "wrapped rsyslog: messages reach the log server" \
+	wait_line "$SRV_LOG" "^$CLIENT_V4 imtcp .*$tok" 10000
+
+out=$(ctr confine wrap rsyslog -p /etc/confine/syslog.policy 2>&1)
+rc=$?
+check "wrapping a wrapped unit again is refused (exit $rc: $out)" \
+	test "$rc" -ne 0 -a -n "$out"
+
+finish
