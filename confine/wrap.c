@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,12 +154,15 @@ struct command_line {
 	char *path; /* path= */
 	char *argv; /* argv[]=, its words joined by spaces */
 	char prefix[8]; /* ExecStart= prefix characters for the flags */
+	char *undo; /* lines that lift the unit's sandboxing where it stops
+		       confine run; NULL: none needed */
 };
 
 static void command_line_free(struct command_line *c)
 {
 	free(c->path);
 	free(c->argv);
+	free(c->undo);
 }
 
 /* Field NAME= of "{ a=x ; b=y ; ... }" (len bytes), copied into *out. */
@@ -222,13 +226,94 @@ static int flags_prefix(const char *unit, const char *flags, char *prefix)
 	return 0;
 }
 
+/* Whether the space-separated list v (len bytes) holds word. */
+static bool has_word(const char *v, size_t len, const char *word)
+{
+	size_t wlen = strlen(word);
+
+	for (size_t i = 0; i + wlen <= len; i++)
+		if ((i == 0 || v[i - 1] == ' ') &&
+		    strncasecmp(v + i, word, wlen) == 0 &&
+		    (i + wlen == len || v[i + wlen] == ' '))
+			return true;
+	return false;
+}
+
+/*
+ * The lines that lift those of the unit's sandboxing settings that would
+ * stop confine run (each says why), and only those, so the rest of the
+ * unit's hardening stays. confine run drops CAP_SYS_ADMIN and
+ * CAP_NET_ADMIN again before it executes the daemon.
+ */
+static int sandbox_undo(const char *show, char **undo)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char *text = NULL;
+	size_t size = 0, len;
+	const char *v;
+
+	f = open_memstream(&text, &size);
+	if (!f)
+		return EXIT_FAILED;
+	v = show_value(show, "ProtectControlGroups", &len);
+	if (v && len == 3 && strncmp(v, "yes", 3) == 0)
+		fputs("# confine run creates the daemon's cgroup below the "
+		      "unit's.\n"
+		      "ProtectControlGroups=no\n",
+		      f);
+	v = show_value(show, "RestrictNamespaces", &len);
+	if (v && !(len == 2 && strncmp(v, "no", 2) == 0) &&
+	    !(has_word(v, len, "cgroup") && has_word(v, len, "mnt")))
+		fputs("# confine run gives the daemon a cgroup namespace, and "
+		      "mounts its cgroup\n"
+		      "# there in a mount namespace.\n"
+		      "RestrictNamespaces=cgroup mnt\n",
+		      f);
+	v = show_value(show, "CapabilityBoundingSet", &len);
+	if (v && (!has_word(v, len, "cap_sys_admin") ||
+		  !has_word(v, len, "cap_net_admin")))
+		fputs("# confine run needs them to lock the daemon in; it "
+		      "drops both before it\n"
+		      "# executes the daemon.\n"
+		      "CapabilityBoundingSet=CAP_SYS_ADMIN CAP_NET_ADMIN\n",
+		      f);
+	/* Allowed by an allow list, taken out of a deny list. */
+	v = show_value(show, "SystemCallFilter", &len);
+	if (v && len > 0 && !(len == 1 && v[0] == '~'))
+		fputs("# confine run makes that mount namespace.\n"
+		      "SystemCallFilter=unshare mount umount2 mount_setattr\n",
+		      f);
+	v = show_value(show, "RestrictAddressFamilies", &len);
+	if (v && len > 0 && v[0] != '~' && !has_word(v, len, "AF_NETLINK"))
+		fputs("# confine run talks netlink to nf_tables and "
+		      "routing.\n"
+		      "RestrictAddressFamilies=AF_NETLINK\n",
+		      f);
+	if (fclose(TAKE_PTR(f)) != 0) {
+		free(text);
+		return EXIT_FAILED;
+	}
+	if (!*text) {
+		free(text);
+		text = NULL;
+	}
+	*undo = text;
+	return 0;
+}
+
 /* Reads the unit's ExecStart= command; refuses what it cannot wrap. */
 static int read_unit(const char *unit, struct command_line *c)
 {
-	char *argv[] = { NULL,	     "show",	   "--no-pager",
-			 "-p",	     "LoadState",  "-p",
-			 "User",     "-p",	   "ExecStartEx",
-			 "--",	     (char *)unit, NULL };
+	char *argv[] = { NULL,
+			 "show",
+			 "--no-pager",
+			 "-p",
+			 "LoadState,User,ExecStartEx,ProtectControlGroups,"
+			 "RestrictNamespaces,CapabilityBoundingSet,"
+			 "RestrictAddressFamilies,SystemCallFilter",
+			 "--",
+			 (char *)unit,
+			 NULL };
 	_cleanup_free_ char *out = NULL, *flags = NULL;
 	const char *v, *first, *argv0_end;
 	size_t len;
@@ -305,7 +390,7 @@ static int read_unit(const char *unit, struct command_line *c)
 			unit, (int)len, v);
 		return EXIT_POLICY;
 	}
-	return 0;
+	return sandbox_undo(out, &c->undo);
 }
 
 /* Words that ExecStart= would split or expand differently are refused. */
@@ -452,10 +537,11 @@ int cmd_wrap(int argc, char **argv)
 		     "[Service]\n"
 		     "Delegate=yes\n"
 		     "StandardError=journal\n"
+		     "%s"
 		     "ExecStart=\n"
 		     "ExecStart=%s%s run -p %s%s%s -- %s\n",
-		     unit, c.prefix, self, policy, name ? " -s " : "",
-		     name ? name : "", c.argv) < 0) {
+		     unit, c.undo ? c.undo : "", c.prefix, self, policy,
+		     name ? " -s " : "", name ? name : "", c.argv) < 0) {
 		r = EXIT_FAILED;
 		goto out;
 	}
