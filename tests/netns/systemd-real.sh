@@ -50,7 +50,7 @@ setup_topology
 start_log_server
 
 NTP_OK=$SRV2_V4   # the NTP server chrony's policy allows
-NTP_NO=$SRV_V4    # one it does not
+NTP_NO=10.99.1.3  # one it does not (the same chronyd, another address)
 LEADER=""         # the container's PID 1, as the host sees it
 
 # ---------------------------------------------------------------- the container
@@ -195,6 +195,36 @@ check_confined() {
 # journal_has UNIT REGEX: a line of `journalctl -u UNIT` matches.
 journal_has() {
 	ctr journalctl -u "$1" --no-pager -o cat | grep -q -- "$2"
+}
+
+# start_ntp_server NS NAME: chronyd of the container's root file system,
+# serving time on udp 123 in NS; chroot'd, with a /run of its own so the
+# shared root stays untouched, and never setting the clock (-x).
+start_ntp_server() {
+	# shellcheck disable=SC2016 # expanded by that sh
+	in_ns "$1" unshare -m sh -c 'mount -t tmpfs tmpfs "$0/run" &&
+		exec chroot "$0" /usr/sbin/chronyd -d -x "local stratum 8" \
+			allow "cmdport 0" "pidfile /run/chronyd.pid"' "$ROOTFS" \
+		>"$TMPDIR_TEST/$2.log" 2>&1 &
+	TEST_PIDS+=($!)
+	busywait 5000 listening "$1" udp 123 ||
+		skip "the NTP server $2 does not listen (see $TMPDIR_TEST/$2.log)"
+}
+
+# reach ADDRESS: the container's chronyd's reach register for the source
+# (octal), from `chronyc -c sources`: MODE,STATE,ADDRESS,STRATUM,POLL,REACH,...
+reach() {
+	ctr chronyc -n -c sources 2>/dev/null | awk -F, -v a="$1" '$3 == a { print $6 }'
+}
+
+reach_is() {
+	[ "$(reach "$1")" = "$2" ]
+}
+
+reached() {
+	local r
+	r=$(reach "$1")
+	[ -n "$r" ] && [ "$r" != 0 ]
 }
 
 # id_mapped_as SERVICE PATH ID
@@ -349,5 +379,76 @@ out=$(ctr confine wrap rsyslog -p /etc/confine/syslog.policy 2>&1)
 rc=$?
 check "wrapping a wrapped unit again is refused (exit $rc: $out)" \
 	test "$rc" -ne 0 -a -n "$out"
+
+# ---------------------------------------------------------------- chrony, wrapped
+
+# An NTP server at two addresses: chronyd of the root file system in
+# server mode, in the second server's namespace. chrony's policy allows
+# only the first address. (Not the log server: syslog's policy holds its
+# address exclusively, so no other process could reach it at all.)
+ip -n "$SRV2" addr add "$NTP_NO/24" dev s1 || fail "cannot add $NTP_NO to s1"
+start_ntp_server "$SRV2" ntp-server
+
+# Debian's chrony.service, unchanged but for two things a container
+# needs: without CAP_SYS_TIME its condition fails, and chronyd must not
+# set the clock (-x), which it shares with the host.
+mkdir -p "$root/etc/systemd/system/chrony.service.d"
+printf '[Unit]\nConditionCapability=\n' \
+	>"$root/etc/systemd/system/chrony.service.d/container.conf"
+echo 'DAEMON_OPTS="-F 1 -x"' >"$root/etc/default/chrony"
+cat >"$root/etc/chrony/chrony.conf" <<EOF
+server $NTP_OK iburst minpoll -4 maxpoll -4
+server $NTP_NO iburst minpoll -4 maxpoll -4
+EOF
+cat >"$root/etc/confine/ntp.policy" <<EOF
+[Confine]
+CgroupParent=confine
+
+[Service]
+Name=ntp
+Allow=udp $NTP_OK:123
+EOF
+ctr systemctl daemon-reload
+
+# Both servers answer an unconfined chronyd -Q from the container.
+for srv in "$NTP_OK" "$NTP_NO"; do
+	out=$(ctr timeout 30 chronyd -Q -t 20 "server $srv iburst maxsamples 1" \
+		"pidfile /run/chronyd-q-$srv.pid" "cmdport 0" 2>&1)
+	check "an unconfined chronyd -Q from the container gets time from $srv ($(grep -m 1 "wrong by" <<<"$out" || echo "$out" | tr "\n" "|"))" \
+		grep -q "System clock wrong by" <<<"$out"
+done
+
+dry=$(ctr confine wrap chrony -p /etc/confine/ntp.policy --dry-run)
+echo "$dry"
+# shellcheck disable=SC2016 # $DAEMON_OPTS is systemd's to expand
+check "wrap chrony keeps the ! prefix and \$DAEMON_OPTS" \
+	grep -qx 'ExecStart=!/usr/local/sbin/confine run -p /etc/confine/ntp.policy -- /usr/sbin/chronyd $DAEMON_OPTS' <<<"$dry"
+check "wrap chrony lifts ProtectControlGroups=yes" grep -qx 'ProtectControlGroups=no' <<<"$dry"
+out=$(ctr confine wrap chrony -p /etc/confine/ntp.policy 2>&1)
+rc=$?
+check "confine wrap chrony succeeds (exit $rc: $out)" test "$rc" -eq 0
+ctr systemctl restart chrony.service
+rc=$?
+check "the wrapped chrony (Type=forking) starts (exit $rc)" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || ctr journalctl -u chrony.service --no-pager -o cat | tail -n 15
+check_confined chrony.service ntp chronyd
+
+check "the confined chronyd reaches $NTP_OK, which its policy allows" \
+	busywait 20000 reached "$NTP_OK"
+# A few more polls of both servers, 1/16 s apart: the last 8 all answered.
+busywait 10000 reach_is "$NTP_OK" 377
+check "the confined chronyd never reaches $NTP_NO (reach, octal: $NTP_OK $(reach "$NTP_OK"), $NTP_NO $(reach "$NTP_NO"))" \
+	reach_is "$NTP_NO" 0
+refused=$(ctr confine status --json 2>/dev/null |
+	"$PYTHON" "$HELPERS_DIR/status-field.py" ntp "s['packets']['refused']")
+check "confine status counts the ntp service's refused packets (saw '$refused')" \
+	test "${refused:-0}" -gt 0
+
+out=$(ctr confine unwrap chrony 2>&1)
+rc=$?
+check "confine unwrap chrony succeeds (exit $rc: $out)" test "$rc" -eq 0
+ctr systemctl restart chrony.service
+check "after unwrap and restart, chronyd runs in the unit's own cgroup (saw '$(main_cgroup chrony.service)')" \
+	test "$(main_cgroup chrony.service)" = /system.slice/chrony.service
 
 finish
