@@ -206,8 +206,8 @@ static const struct command commands[] = {
 
 /* The options of the full help, in the order they are shown. */
 static const struct option_help *const all_options[] = {
-	&opt_netns, &opt_policy, &opt_service, &opt_rules,
-	&opt_json,  &opt_help,	 &opt_version, &opt_dry_run, NULL,
+	&opt_netns, &opt_policy,  &opt_service, &opt_rules, &opt_json,
+	&opt_help,  &opt_version, &opt_dry_run, NULL,
 };
 
 const struct command *command_find(const char *name)

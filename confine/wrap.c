@@ -134,8 +134,7 @@ static int run_systemctl(char **argv, char **out)
 }
 
 /* The value of KEY= among lines ("KEY=VALUE\n..."), or NULL. */
-static const char *show_value(const char *lines, const char *key,
-			      size_t *len)
+static const char *show_value(const char *lines, const char *key, size_t *len)
 {
 	size_t klen = strlen(key);
 
@@ -316,7 +315,7 @@ static int read_unit(const char *unit, struct command_line *c)
 			 NULL };
 	_cleanup_free_ char *out = NULL, *flags = NULL;
 	const char *v, *first, *argv0_end;
-	size_t len;
+	size_t len, len2;
 	int r;
 
 	r = run_systemctl(argv, &out);
@@ -341,7 +340,8 @@ static int read_unit(const char *unit, struct command_line *c)
 		return EXIT_FAILED;
 	}
 	first = v;
-	if (memmem(v + 1, len - 1, "{ path=", 7)) {
+	/* systemctl prints one ExecStartEx= line per command. */
+	if (show_value(v + len, "ExecStartEx", &len2)) {
 		fprintf(stderr,
 			"confine: %s has more than one ExecStart= command; "
 			"confine wrap wraps a unit with exactly one\n",
@@ -357,7 +357,8 @@ static int read_unit(const char *unit, struct command_line *c)
 			unit, systemctl(), (int)len, v);
 		return EXIT_FAILED;
 	}
-	if (strstr(c->argv, "/confine run ") || strncmp(c->argv, "confine ", 8) == 0) {
+	if (strstr(c->argv, "/confine run ") ||
+	    strncmp(c->argv, "confine ", 8) == 0) {
 		fprintf(stderr,
 			"confine: %s already runs under confine: %s\n"
 			"confine: run `confine unwrap %s` first\n",
@@ -393,13 +394,13 @@ static int read_unit(const char *unit, struct command_line *c)
 	return sandbox_undo(out, &c->undo);
 }
 
-/* Words that ExecStart= would split or expand differently are refused. */
-static bool plain_word(const char *w, size_t len)
+/*
+ * Whether s holds none of the characters ExecStart= would read as quoting,
+ * escaping, a specifier or a separator, nor any of also.
+ */
+static bool plain(const char *s, const char *also)
 {
-	for (size_t i = 0; i < len; i++)
-		if (strchr("\"'\\;%", w[i]))
-			return false;
-	return true;
+	return !s[strcspn(s, "\"'\\;%")] && !s[strcspn(s, also)];
 }
 
 /* The policy, and the service to run: as confine run will choose it. */
@@ -510,38 +511,41 @@ int cmd_wrap(int argc, char **argv)
 		return r;
 	self = realpath("/proc/self/exe", NULL);
 	if (!self) {
-		fprintf(stderr, "confine: cannot find confine's own path: %m\n");
+		fprintf(stderr,
+			"confine: cannot find confine's own path: %m\n");
 		return EXIT_FAILED;
 	}
 	r = read_unit(unit, &c);
 	if (r)
 		goto out;
-	if (strchr(c.argv, '"') || !plain_word(policy, strlen(policy)) ||
-	    !plain_word(c.argv, strlen(c.argv)) || strchr(policy, ' ') ||
-	    strchr(self, ' ') || (name && !plain_word(name, strlen(name)))) {
+	/* The arguments arrive joined by spaces: those stay separators. */
+	if (!plain(c.argv, "") || !plain(policy, " \t$") ||
+	    !plain(self, " \t$") || (name && !plain(name, " \t$"))) {
 		fprintf(stderr,
-			"confine: %s: the command (%s), the policy path or "
-			"the service name holds a quote, backslash, ';' or "
-			"'%%', which `systemctl show` does not print "
-			"unambiguously; write the drop-in by hand\n",
+			"confine: %s: the command (%s), the policy's path or "
+			"the service name holds a quote, a backslash, ';', "
+			"'%%', or a space or '$' in a path, which confine "
+			"wrap does not write into ExecStart=; write the "
+			"drop-in by hand\n",
 			unit, c.argv);
 		r = EXIT_FAILED;
 		goto out;
 	}
-	if (asprintf(&text,
-		     DROPIN_HEADER
-		     "# confine run puts the daemon in <unit cgroup>/confine-NAME:\n"
-		     "# Delegate=yes gives the unit the cgroups below its own.\n"
-		     "# confine's messages (why it refused to start the daemon)\n"
-		     "# go to the journal: journalctl -u %s.\n"
-		     "[Service]\n"
-		     "Delegate=yes\n"
-		     "StandardError=journal\n"
-		     "%s"
-		     "ExecStart=\n"
-		     "ExecStart=%s%s run -p %s%s%s -- %s\n",
-		     unit, c.undo ? c.undo : "", c.prefix, self, policy,
-		     name ? " -s " : "", name ? name : "", c.argv) < 0) {
+	if (asprintf(
+		    &text,
+		    DROPIN_HEADER
+		    "# confine run puts the daemon in <unit cgroup>/confine-NAME:\n"
+		    "# Delegate=yes gives the unit the cgroups below its own.\n"
+		    "# confine's messages (why it refused to start the daemon)\n"
+		    "# go to the journal: journalctl -u %s.\n"
+		    "[Service]\n"
+		    "Delegate=yes\n"
+		    "StandardError=journal\n"
+		    "%s"
+		    "ExecStart=\n"
+		    "ExecStart=%s%s run -p %s%s%s -- %s\n",
+		    unit, c.undo ? c.undo : "", c.prefix, self, policy,
+		    name ? " -s " : "", name ? name : "", c.argv) < 0) {
 		r = EXIT_FAILED;
 		goto out;
 	}
