@@ -215,8 +215,7 @@ static int flags_prefix(const char *unit, const char *flags, char *prefix)
 			fprintf(stderr,
 				"confine: %s: ExecStart= has flag %s, which "
 				"confine wrap does not know; write the "
-				"drop-in by hand (confine(8), WRAPPING A "
-				"UNIT)\n",
+				"drop-in by hand (confine(8), SYSTEMD)\n",
 				unit, w);
 			return EXIT_FAILED;
 		}
