@@ -380,6 +380,22 @@ rc=$?
 check "wrapping a wrapped unit again is refused (exit $rc: $out)" \
 	test "$rc" -ne 0 -a -n "$out"
 
+# ---------------------------------------------------------------- the EPERM hint
+
+# Inside the container everything runs under nspawn's seccomp filter
+# (Seccomp: 2); the hint must still tell a missing capability from a
+# system call that the filter refuses.
+out=$(ctr systemd-run --quiet --wait --pipe -p CapabilityBoundingSet=~CAP_NET_ADMIN \
+	confine status 2>&1)
+echo "$out"
+check "without CAP_NET_ADMIN (under a seccomp filter too), the hint names the capability" \
+	grep -q "lacks CAP_NET_ADMIN" <<<"$out"
+out=$(ctr systemd-run --quiet --wait --pipe -p SystemCallFilter=~socket \
+	-p SystemCallErrorNumber=EPERM confine status 2>&1)
+echo "$out"
+check "with socket(2) refused by a seccomp filter, the hint names the filter" \
+	grep -q "a seccomp filter refuses this" <<<"$out"
+
 # ---------------------------------------------------------------- chrony, wrapped
 
 # An NTP server at two addresses: chronyd of the root file system in
