@@ -37,7 +37,7 @@ TEST_NAME="$TEST_NAME-$LAYOUT"
 
 require_all
 trap cleanup_container EXIT
-require_cmds systemd-nspawn debootstrap nsenter flock
+require_cmds systemd-nspawn debootstrap nsenter flock bpftool
 if [ "$LAYOUT" = hybrid ] && [ "$CGROUP2" = /sys/fs/cgroup ]; then
 	skip "the host has a pure cgroup2 tree, so nspawn cannot give the container the hybrid layout"
 fi
@@ -374,6 +374,38 @@ tok="wrapped-$$-$RANDOM$RANDOM"
 ctr logger -t ctest "$tok"
 check "wrapped rsyslog: messages reach the log server" \
 	wait_line "$SRV_LOG" "^$CLIENT_V4 imtcp .*$tok" 10000
+
+# systemd's IPAddressDeny=/IPAddressAllow= (cgroup BPF on the unit's
+# cgroup) reach the daemon in the leaf below it too: both filters apply.
+mkdir -p "$root/etc/systemd/system/rsyslog.service.d"
+printf '[Service]\nIPAddressDeny=any\n' \
+	>"$root/etc/systemd/system/rsyslog.service.d/ipaddress.conf"
+ctr systemctl daemon-reload
+ctr systemctl restart rsyslog.service
+check "rsyslog restarts with IPAddressDeny=any" busywait 10000 is_active rsyslog.service
+check_confined rsyslog.service syslog rsyslogd
+tok="ipdeny-$$-$RANDOM$RANDOM"
+ctr logger -t ctest "$tok"
+# rsyslogd retries every second; a few seconds without the line, then the
+# allow below must make it arrive (the queue keeps it).
+log_server_barrier || fail "the log server's barrier did not arrive"
+check_absent "IPAddressDeny=any stops the confined rsyslogd's message" "$SRV_LOG" "$tok"
+leaf=$(find "$CG_TEST/nspawn" -type d -path '*/system.slice/rsyslog.service/confine-syslog' | head -n 1)
+effective=$(bpftool cgroup show "$leaf" effective 2>&1)
+echo "$effective"
+check "the leaf's effective BPF programs include systemd's egress filter ($leaf)" \
+	grep -q "cgroup_inet_egress *sd_fw_egress" <<<"$effective"
+printf '[Service]\nIPAddressDeny=any\nIPAddressAllow=%s\n' "$SRV_V4" \
+	>"$root/etc/systemd/system/rsyslog.service.d/ipaddress.conf"
+ctr systemctl daemon-reload
+ctr systemctl restart rsyslog.service
+check "rsyslog restarts with IPAddressAllow=$SRV_V4" busywait 10000 is_active rsyslog.service
+tok="ipallow-$$-$RANDOM$RANDOM"
+ctr logger -t ctest "$tok"
+check "with IPAddressAllow=$SRV_V4 too, the message arrives" \
+	wait_line "$SRV_LOG" "^$CLIENT_V4 imtcp .*$tok" 10000
+rm "$root/etc/systemd/system/rsyslog.service.d/ipaddress.conf"
+ctr systemctl daemon-reload
 
 out=$(ctr confine wrap rsyslog -p /etc/confine/syslog.policy 2>&1)
 rc=$?
