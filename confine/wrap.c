@@ -10,15 +10,15 @@
  *
  *	ExecStartEx={ path=P ; argv[]=A0 A1... ; flags=F... ; ... }
  *
- * with the arguments joined by single spaces, so an argument that holds a
- * space, or a path that is not argv[0] (the `@` prefix), cannot be told
- * apart reliably; wrap refuses those and says so.
+ * with the arguments joined by single spaces: an argument that itself
+ * holds a space cannot be told apart (confine(8) says so), and one with a
+ * quote, a backslash, ';' or '%' is refused. A path that is not argv[0]
+ * (the `@` prefix) is refused too: confine run cannot pass it on.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,11 +117,16 @@ static int run_systemctl(char **argv, char **out)
 		fwrite(chunk, 1, (size_t)n, mem);
 	}
 	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
 	if (mem)
 		fclose(TAKE_PTR(mem));
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "confine: cannot wait for %s: %m\n",
+				argv[0]);
+			free(buf);
+			return -1;
+		}
+	}
 	if (!buf) {
 		fprintf(stderr, "confine: out of memory\n");
 		return -1;
