@@ -22,6 +22,29 @@ _confine_netns() {
 	done
 }
 
+# The service units installed, from the unit directories (systemctl needs a
+# running systemd): what `confine wrap` takes. Templates (name@.service)
+# are left out.
+_confine_units() {
+	local f
+	for f in /etc/systemd/system/*.service /run/systemd/system/*.service \
+		/usr/lib/systemd/system/*.service /lib/systemd/system/*.service; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		[[ $f == *@.service ]] || echo "$f"
+	done | sort -u
+}
+
+# The units that have the drop-in of `confine wrap`: what unwrap takes.
+_confine_wrapped() {
+	local d
+	for d in /etc/systemd/system/*.service.d; do
+		[ -e "$d/confine.conf" ] || continue
+		d=${d##*/}
+		echo "${d%.d}"
+	done
+}
+
 # The Name= values of a policy file: what `confine run -s` takes.
 _confine_policy_names() {
 	[ -r "$1" ] || return 0
@@ -76,7 +99,7 @@ _confine() {
 	COMPREPLY=()
 
 	if [ "$cword" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "check apply run remove status doctor guard help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "check apply run remove status doctor guard wrap unwrap help --help --version" -- "$cur"))
 		return 0
 	fi
 	cmd=${words[1]}
@@ -188,9 +211,23 @@ _confine() {
 			_confine_files "$cur"
 		fi
 		;;
+	wrap)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--policy -p --service -s --dry-run --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_confine_units)" -- "$cur"))
+		fi
+		;;
+	unwrap)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_confine_wrapped)" -- "$cur"))
+		fi
+		;;
 	help)
 		[ "$cword" -eq 2 ] &&
-			COMPREPLY=($(compgen -W "check apply run remove status doctor guard help" -- "$cur"))
+			COMPREPLY=($(compgen -W "check apply run remove status doctor guard wrap unwrap help" -- "$cur"))
 		;;
 	esac
 	return 0

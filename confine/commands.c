@@ -45,6 +45,10 @@ static const struct option_help opt_json = {
 	.long_name = "json",
 	.text = "Print the status as one JSON object.",
 };
+static const struct option_help opt_dry_run = {
+	.long_name = "dry-run",
+	.text = "Print the drop-in instead of writing it.",
+};
 static const struct option_help opt_help = {
 	.short_name = 'h',
 	.long_name = "help",
@@ -163,6 +167,32 @@ static const struct command commands[] = {
 		.options = OPTIONS(&opt_netns, &opt_help),
 	},
 	{
+		.name = "wrap",
+		.fn = cmd_wrap,
+		.synopsis = "confine wrap UNIT -p FILE [-s NAME] [--dry-run]",
+		.summary =
+			"Write the drop-in /etc/systemd/system/UNIT.d/"
+			"confine.conf that runs the service unit's own "
+			"ExecStart= command, as systemctl show gives it, "
+			"under `confine run -p FILE [-s NAME]`, with "
+			"Delegate=yes and StandardError=journal, then run "
+			"systemctl daemon-reload. The policy is checked "
+			"first; a unit with User=, several commands or the @ "
+			"prefix is refused.",
+		.bad_operands = "needs -p FILE and one UNIT",
+		.options = OPTIONS(&opt_policy, &opt_service, &opt_dry_run,
+				   &opt_help),
+	},
+	{
+		.name = "unwrap",
+		.fn = cmd_unwrap,
+		.synopsis = "confine unwrap UNIT",
+		.summary = "Remove the drop-in that confine wrap wrote for "
+			   "UNIT, then run systemctl daemon-reload.",
+		.bad_operands = "needs one UNIT",
+		.options = OPTIONS(&opt_help),
+	},
+	{
 		.name = "help",
 		.fn = cmd_help,
 		.synopsis = "confine help [COMMAND]",
@@ -176,8 +206,8 @@ static const struct command commands[] = {
 
 /* The options of the full help, in the order they are shown. */
 static const struct option_help *const all_options[] = {
-	&opt_netns, &opt_policy, &opt_service, &opt_rules,
-	&opt_json,  &opt_help,	 &opt_version, NULL,
+	&opt_netns, &opt_policy,  &opt_service, &opt_rules, &opt_json,
+	&opt_help,  &opt_version, &opt_dry_run, NULL,
 };
 
 const struct command *command_find(const char *name)

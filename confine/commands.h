@@ -10,6 +10,8 @@ int cmd_remove(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
+int cmd_wrap(int argc, char **argv);
+int cmd_unwrap(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /*

@@ -2,6 +2,7 @@
 /* See common.h. */
 
 #include <dirent.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,19 @@ static bool under_seccomp(void)
 	return false;
 }
 
+/* Whether CAP_NET_ADMIN is in this process's effective set. */
+static bool has_net_admin(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "CapEff:", 7) == 0)
+			return (strtoull(line + 7, NULL, 16) >> CAP_NET_ADMIN) &
+			       1;
+	return true; /* unknown: do not claim it is missing */
+}
+
 int report(int err, const struct failure *f)
 {
 	if (f->policy) {
@@ -46,6 +60,10 @@ int report(int err, const struct failure *f)
 				"`socket cgroupv2` matching in output route "
 				"chains (Linux 5.13 or later, "
 				"CONFIG_NFT_SOCKET)\n");
+	else if (err == -EPERM && !has_net_admin())
+		fprintf(stderr, "confine: this needs root (CAP_NET_ADMIN and "
+				"write access to cgroupfs), and this process "
+				"lacks CAP_NET_ADMIN\n");
 	else if (err == -EPERM && under_seccomp())
 		fprintf(stderr, "confine: a seccomp filter refuses this "
 				"(/proc/self/status says Seccomp: 2); run "

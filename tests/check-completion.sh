@@ -79,7 +79,7 @@ Name = fetch-2
 Allow=tcp 192.0.2.1:443
 P
 
-only "confine " check apply run remove status doctor guard help --help --version
+only "confine " check apply run remove status doctor guard wrap unwrap help --help --version
 only "confine st" status
 only "confine --" --help --version
 only "confine status -" --netns --json --help
@@ -89,7 +89,11 @@ only "confine check --" --rules --help
 want "confine run -" --netns --policy -p --service -s --help --
 want "confine apply -" --netns --help
 want "confine remove -" --netns --help
-only "confine help " check apply run remove status doctor guard help
+only "confine help " check apply run remove status doctor guard wrap unwrap help
+only "confine wrap -" --policy -p --service -s --dry-run --help
+only "confine unwrap -" --help
+only "confine wrap rsyslog -p $tmp/two.policy -s " syslog fetch-2
+want "confine wrap -p $tmp/t" "$tmp/two.policy"
 only "confine help r" run remove
 only "confine help run " ""
 only "confine run -p $tmp/two.policy -s " syslog fetch-2
@@ -109,6 +113,10 @@ want "confine run -p $tmp/two.policy -s syslog bas" bash
 # and its arguments are files, not confine's options.
 want "confine run -p $tmp/two.policy -- /bin/ls $tmp/t" "$tmp/two.policy"
 only "confine run -p $tmp/two.policy -- /bin/ls -" ""
+# The service units of the unit directories (rsyslog is installed here).
+if [ -e /lib/systemd/system/rsyslog.service ] || [ -e /usr/lib/systemd/system/rsyslog.service ]; then
+	want "confine wrap rsysl" rsyslog.service
+fi
 # Nothing breaks where there is nothing to offer.
 only "confine bogus " ""
 complete_line "confine apply --netns " >/dev/null

@@ -21,6 +21,9 @@ packages=(
 	man-db groff-base bash-completion
 	# systemd-analyze, which checks the shipped unit drop-ins
 	systemd
+	# tests/netns/systemd-real.sh: boots systemd in a container built
+	# by debootstrap
+	debootstrap systemd-container
 	# the shellcheck test (tests/meson.build)
 	shellcheck
 	# the policy fuzzer (bench/fuzz.sh): libFuzzer's runtime is in
