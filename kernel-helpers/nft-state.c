@@ -378,6 +378,14 @@ fail:
 	return r;
 }
 
+int nft_read_counters(struct nft *n, struct nft_state *st, struct failure *fail)
+{
+	int r = nft_dump(n, NFT_MSG_GETOBJ, build_obj_filter, NULL, obj_cb, st,
+			 fail, "list counters of table inet " NFT_TABLE_NAME);
+
+	return r == -ENOENT ? 0 : r;
+}
+
 static int counter_cb(const struct nlmsghdr *nlh, void *data)
 {
 	_cleanup_(nftnl_obj_freep) struct nftnl_obj *o = nftnl_obj_alloc();

@@ -146,6 +146,12 @@ struct nft_state {
 
 int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail);
 /*
+ * Reads the counters of the services in st afresh (allowed_packets,
+ * refused_packets, others_refused): one dump of the counters alone.
+ */
+int nft_read_counters(struct nft *n, struct nft_state *st,
+		      struct failure *fail);
+/*
  * The packets service name's chain has counted so far, allowed and refused
  * together, read from its two counters alone (not the whole state, which
  * would make checking every service quadratic). 0 when it has none.
