@@ -529,11 +529,15 @@ static int verify_items(struct engine *e, const struct plan *plan,
 	struct probe_jobs jobs = { 0 };
 	int r = 0;
 
+	/* More than one: read every chain's rules at once, not one by one. */
+	if (n > 1 && plan)
+		r = nft_read_rules(e->nft, f);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = prepare(e, plan, &items[i], i, cg, require_sockmark, &jobs,
 			    f);
 	if (r == 0)
 		r = run_probes(e, items, &jobs, f);
+	nft_forget_rules(e->nft);
 	probe_jobs_free(&jobs);
 	return r;
 }

@@ -52,6 +52,7 @@ void nft_close(struct nft *n)
 {
 	if (!n)
 		return;
+	nft_forget_rules(n);
 	mnl_socket_close(n->nl);
 	free(n);
 }
@@ -164,6 +165,7 @@ static void size_buffers(struct nft *n, size_t batch, size_t acks)
  */
 int batch_send(struct nft *n, struct batch *bt, struct failure *fail)
 {
+	nft_forget_rules(n); /* whatever the batch does, they change */
 	_cleanup_free_ char *rbuf = NULL;
 	int first_err = 0;
 	size_t acked = 0;

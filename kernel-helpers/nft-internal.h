@@ -57,10 +57,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_table *, nftnl_table_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_obj *, nftnl_obj_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_udata_buf *, nftnl_udata_buf_free)
 
+struct rules_snapshot;
+
 struct nft {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
+	/* Every chain's rules, when nft_read_rules() read them; else NULL. */
+	struct rules_snapshot *rules;
 };
 
 /* ---- nft-batch.c ----------------------------------------------------- */

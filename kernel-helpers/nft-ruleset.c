@@ -1237,31 +1237,139 @@ static void printed_free(struct printed *p)
 	free(p->rules);
 }
 
+/* One chain's rules as text, in a rules_snapshot. */
+struct printed_chain {
+	char *name;
+	struct printed rules;
+};
+
+struct rules_snapshot {
+	struct printed_chain *chains;
+	size_t n;
+	struct name_map by_name;
+	int err;
+};
+
+static const char *printed_chain_name(const void *chains, size_t i)
+{
+	return ((const struct printed_chain *)chains)[i].name;
+}
+
+static int snapshot_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rules_snapshot *snap = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct printed_chain *grown;
+	const char *chain;
+	ssize_t at;
+
+	if (!r)
+		return MNL_CB_ERROR;
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
+	    !(chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN))) {
+		nftnl_rule_free(r);
+		return MNL_CB_OK;
+	}
+	at = name_map_find(&snap->by_name, snap->chains, printed_chain_name,
+			   chain);
+	if (at < 0) {
+		grown = realloc(snap->chains, (snap->n + 1) * sizeof(*grown));
+		if (!grown || !(grown[snap->n].name = strdup(chain))) {
+			if (grown)
+				snap->chains = grown;
+			nftnl_rule_free(r);
+			snap->err = -ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		snap->chains = grown;
+		snap->chains[snap->n].rules = (struct printed){ 0 };
+		at = (ssize_t)snap->n++;
+		if (name_map_add(&snap->by_name, snap->chains,
+				 printed_chain_name, (size_t)at, NULL) < 0) {
+			nftnl_rule_free(r);
+			snap->err = -ENOMEM;
+			return MNL_CB_ERROR;
+		}
+	}
+	return print_into(r, NULL, &snap->chains[at].rules) < 0 ? MNL_CB_ERROR :
+								  MNL_CB_OK;
+}
+
+static void build_table_rule_filter(struct nlmsghdr *nlh, const void *arg)
+{
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, NFT_TABLE_NAME);
+}
+
+void nft_forget_rules(struct nft *n)
+{
+	struct rules_snapshot *snap = n->rules;
+
+	if (!snap)
+		return;
+	for (size_t i = 0; i < snap->n; i++) {
+		free(snap->chains[i].name);
+		printed_free(&snap->chains[i].rules);
+	}
+	free(snap->chains);
+	name_map_free(&snap->by_name);
+	free(snap);
+	n->rules = NULL;
+}
+
+int nft_read_rules(struct nft *n, struct failure *fail)
+{
+	struct rules_snapshot *snap = calloc(1, sizeof(*snap));
+	int r;
+
+	if (!snap)
+		return -ENOMEM;
+	nft_forget_rules(n);
+	n->rules = snap;
+	r = nft_dump(n, NFT_MSG_GETRULE, build_table_rule_filter, NULL,
+		     snapshot_rule_cb, snap, fail,
+		     "list the rules of table inet " NFT_TABLE_NAME);
+	if (r == 0 && snap->err)
+		r = snap->err;
+	if (r == -ENOENT)
+		r = 0; /* no table: no rules */
+	if (r < 0)
+		nft_forget_rules(n);
+	return r;
+}
+
 int nft_service_rules_differ(struct nft *n, uint32_t mark_mask,
 			     const struct nft_service_spec *spec, size_t *at,
 			     struct failure *fail)
 {
 	_cleanup_free_ char *chain = service_chain(spec->name);
 	struct printed want = { 0 }, have = { 0 };
+	const struct printed *cmp = &have;
 	int r;
 
 	if (!chain)
 		return -ENOMEM;
 	r = service_rules(spec, mark_mask, print_into, &want);
-	if (r == 0)
+	if (r == 0 && n->rules) {
+		static const struct printed none;
+		ssize_t i = name_map_find(&n->rules->by_name, n->rules->chains,
+					  printed_chain_name, chain);
+
+		cmp = i < 0 ? &none : &n->rules->chains[i].rules;
+	} else if (r == 0) {
 		r = nft_dump(n, NFT_MSG_GETRULE, build_rule_filter, chain,
 			     rule_dump_cb, &have, fail,
 			     "list the rules of chain svc_NAME");
+	}
 	if (r == 0 && (want.err || have.err))
 		r = -ENOMEM;
 	if (r == 0) {
 		size_t i = 0;
 
-		while (i < want.n && i < have.n &&
-		       strcmp(want.rules[i], have.rules[i]) == 0)
+		while (i < want.n && i < cmp->n &&
+		       strcmp(want.rules[i], cmp->rules[i]) == 0)
 			i++;
 		*at = i;
-		r = i == want.n && i == have.n ? 0 : 1;
+		r = i == want.n && i == cmp->n ? 0 : 1;
 	}
 	printed_free(&want);
 	printed_free(&have);

@@ -146,6 +146,14 @@ struct nft_state {
 
 int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail);
 /*
+ * Reads the rules of every chain of table inet confine in one dump, for
+ * nft_service_rules_differ() to compare many services without a dump
+ * each; nft_forget_rules() (or any change) drops them again.
+ */
+int nft_read_rules(struct nft *n, struct failure *fail);
+void nft_forget_rules(struct nft *n);
+
+/*
  * Reads the counters of the services in st afresh (allowed_packets,
  * refused_packets, others_refused): one dump of the counters alone.
  */

@@ -440,4 +440,21 @@ else
 	fail "leaf: cannot create the unit cgroup $CGROUP2$unit_rel"
 fi
 
+# ---------------------------------------------------------------- many
+# With more than one service, status FILE compares the chains with one dump
+# of every chain's rules instead of one dump each: the crafted chain is
+# found there too, and the other service is not blamed.
+two="$TMPDIR_TEST/two.policy"
+write_policy "$two" "Allow=udp 10.99.5.1:514" "Route=10.99.5.1 via $SRV_V4" \
+	"Mark=0x14" "Table=20" "" "[Service]" "Name=plain" "Allow=tcp 10.99.6.2:443"
+check "many: apply the policy of two services" \
+	timeout 30 "$CONFINE" apply --netns "$CLIENT" "$two"
+check "many: craft syslog's chain" break_crafted
+confine_status "$two"
+log "$ST_OUT"
+check "many: status FILE exits 1 (saw $ST_RC)" test "$ST_RC" -eq 1
+check "many: status FILE names syslog's chain: '$ST_REASON'" \
+	grep -q "rules of chain svc_syslog are not the ones" <<<"$ST_REASON"
+check "many: service plain is in force" grep -q "^service plain: in force" <<<"$ST_OUT"
+
 finish
