@@ -253,8 +253,14 @@ static int policy_current(struct engine *e, const struct nft_service *is,
 
 	if (r < 0)
 		return r;
-	digest = service_digest(svc, plan->mark_mask, oifs);
+	r = lower_service(plan, svc, oifs, NULL, 0, &low);
+	if (r < 0) {
+		oifs_free(oifs, svc->n_allows);
+		return r;
+	}
+	digest = low.nft.digest;
 	if (is->digest != digest) {
+		lowered_free(&low);
 		oifs_free(oifs, svc->n_allows);
 		snprintf(v->reason, sizeof(v->reason),
 			 "the installed rules of service %s differ from %s, or "
@@ -266,10 +272,7 @@ static int policy_current(struct engine *e, const struct nft_service *is,
 	 * The digest is only what the chain's comment says: its rules
 	 * themselves may have been changed by hand since.
 	 */
-	r = lower_service(plan, svc, oifs, NULL, 0, &low);
-	if (r == 0)
-		r = nft_service_rules_differ(e->nft, plan->mark_mask, &low.nft,
-					     &at, f);
+	r = nft_service_rules_differ(e->nft, plan->mark_mask, &low.nft, &at, f);
 	lowered_free(&low);
 	oifs_free(oifs, svc->n_allows);
 	if (r <= 0)

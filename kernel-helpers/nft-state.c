@@ -147,6 +147,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 		.table = cc.table,
 		.exclusive = cc.exclusive,
 		.digest = cc.digest,
+		.log = cc.log,
 	};
 	memcpy(s->services[s->n_services - 1].name, cc.name, sizeof(cc.name));
 	s->mark_mask = cc.mask;
@@ -288,17 +289,27 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 		s->others_refused = pkts;
 		return MNL_CB_OK;
 	}
+	if (strcmp(name, COUNTER_OTHERS_LOGGED) == 0) {
+		s->has_others_logged = true;
+		s->others_logged = pkts;
+		return MNL_CB_OK;
+	}
 	for (size_t i = 0; i < s->n_services; i++) {
 		struct nft_service *svc = &s->services[i];
 		_cleanup_free_ char *a = service_counter(svc->name, "allowed");
 		_cleanup_free_ char *rf = service_counter(svc->name, "refused");
+		_cleanup_free_ char *lg = service_counter(svc->name, "logged");
 
-		if (!a || !rf)
+		if (!a || !rf || !lg)
 			return MNL_CB_ERROR;
-		if (strcmp(name, a) == 0)
+		if (strcmp(name, a) == 0) {
 			svc->allowed_packets = pkts;
-		else if (strcmp(name, rf) == 0)
+		} else if (strcmp(name, rf) == 0) {
 			svc->refused_packets = pkts;
+		} else if (strcmp(name, lg) == 0) {
+			svc->has_logged_counter = true;
+			svc->logged_packets = pkts;
+		}
 	}
 	return MNL_CB_OK;
 }

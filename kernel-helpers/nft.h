@@ -82,6 +82,28 @@ struct nft_allow {
 	const char *desc; /* "udp 10.99.0.1:514", for messages */
 };
 
+/*
+ * The NFLOG group of confine's refusal events (nfnetlink_log), which
+ * `confine watch` binds; one per network namespace.
+ */
+#define NFT_LOG_GROUP 6809
+
+/*
+ * A service's refusal log: a kernel log line per refused packet, at most
+ * burst at once and rate per unit seconds after that, and an NFLOG event
+ * (group NFT_LOG_GROUP) for every one. on false: neither.
+ */
+struct nft_log {
+	bool on;
+	uint32_t rate, unit, burst;
+};
+
+/* "confine NAME REJECT: ", the prefix of NAME's log lines and events. */
+void nft_log_prefix(const char *name, char *buf, size_t size);
+/* The name in such a prefix ("others" for those of no service). */
+bool nft_log_prefix_parse(const char *prefix, char *name, size_t size);
+#define NFT_LOG_OTHERS "others"
+
 /* A service to install: its chain, its cgroups, its exclusive ranges. */
 struct nft_service_spec {
 	const char *name; /* at most NFT_SERVICE_NAME_MAX characters */
@@ -89,6 +111,7 @@ struct nft_service_spec {
 	uint32_t table;
 	bool exclusive;
 	uint32_t digest; /* of what it was made from; kept in the comment */
+	struct nft_log log;
 	const struct nft_allow *allows;
 	size_t n_allows;
 	const struct nft_cgroup *cgroups;
@@ -103,11 +126,13 @@ struct nft_chain_comment {
 	uint32_t table;
 	bool exclusive;
 	uint32_t digest;
+	struct nft_log log; /* kept so that others' log can be rebuilt */
 };
 
 /*
  * "confine NAME mark=0x14 mask=0xff000000 table=20 exclusive=yes
- * digest=0a1b2c3d". Returns 0, or -ENAMETOOLONG when it does not fit.
+ * digest=0a1b2c3d", and " log=6/60/10" (rate/unit/burst) when the
+ * service logs its refusals. Returns 0, or -ENAMETOOLONG when it does not fit.
  */
 int nft_comment_format(const struct nft_chain_comment *c, char *buf,
 		       size_t size);
@@ -121,9 +146,12 @@ struct nft_service {
 	uint32_t table;
 	bool exclusive;
 	uint32_t digest; /* of the policy it was installed from */
+	struct nft_log log;
 	struct nft_cgroup *cgroups;
 	size_t n_cgroups;
 	uint64_t allowed_packets, refused_packets;
+	bool has_logged_counter;
+	uint64_t logged_packets; /* refusals that made a log line */
 };
 
 /* An element of an exclusive_ip4/6 set: a destination range and its owner. */
@@ -142,6 +170,8 @@ struct nft_state {
 	struct nft_exclusive *exclusive;
 	size_t n_exclusive;
 	uint64_t others_refused; /* packets of no service refused */
+	bool has_others_logged;
+	uint64_t others_logged;
 };
 
 int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail);
