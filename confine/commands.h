@@ -10,6 +10,7 @@ int cmd_remove(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /*
