@@ -19,7 +19,7 @@
 #include "engine/lower.h"
 #include "kernel-helpers/sockmark.h"
 
-#define PROBE_PORT 9 /* discard */
+#define PROBE_PORT NFT_PROBE_PORT /* discard */
 
 static bool allowed(const struct service *svc, int family,
 		    const union inet_addr *a, enum l4proto proto, uint16_t port)
@@ -109,7 +109,9 @@ static int counted(struct engine *e, const char *name, uint64_t *out,
 	if (r < 0)
 		return r;
 	is = nft_state_find(&st, name);
-	*out = is ? is->allowed_packets + is->refused_packets : 0;
+	*out = is ? is->allowed_packets + is->refused_packets +
+			       is->probe_packets :
+		    0;
 	nft_state_free(&st);
 	return 0;
 }
@@ -129,8 +131,8 @@ static int probe(struct engine *e, const struct nft_service *is,
 		int family;
 		const char *addr;
 	} candidates[] = {
-		{ AF_INET, "127.255.255.254" },
-		{ AF_INET6, "::1" },
+		{ AF_INET, NFT_PROBE_ADDR4 },
+		{ AF_INET6, NFT_PROBE_ADDR6 },
 	};
 	union inet_addr a;
 	uint64_t before, after;
@@ -145,7 +147,7 @@ static int probe(struct engine *e, const struct nft_service *is,
 	}
 	if (!family)
 		return 0; /* everything probed is allowed; nothing to prove */
-	shown = family == AF_INET ? "127.255.255.254" : "::1";
+	shown = family == AF_INET ? NFT_PROBE_ADDR4 : NFT_PROBE_ADDR6;
 	r = counted(e, is->name, &before, f);
 	if (r < 0)
 		return r;

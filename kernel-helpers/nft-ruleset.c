@@ -130,6 +130,43 @@ static int log_rules(const char *chain, const char *name,
 	return emit(rb.rule, "send refusals to nflog group", ctx);
 }
 
+/*
+ * Refuses verify's probe datagrams before the log rules see them, counted
+ * apart (verify adds the counts up), so that the refused count is of the
+ * refusals that the log rules saw.
+ */
+static int probe_rules(const char *chain, const char *probed, rule_sink emit,
+		       void *ctx)
+{
+	static const char *const addrs[] = { NFT_PROBE_ADDR4, NFT_PROBE_ADDR6 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+		int family = i ? AF_INET6 : AF_INET;
+		struct nft_allow probe = { .l4proto = IPPROTO_UDP,
+					   .dst = { .family = family,
+						    .len = i ? 128 : 32 },
+					   .port_min = NFT_PROBE_PORT,
+					   .port_max = NFT_PROBE_PORT };
+		struct rule_builder rb = { rule_new(chain), 0 };
+		int r;
+
+		inet_pton(family, addrs[i], probe.dst.addr.bytes);
+		if (!rb.rule)
+			return -ENOMEM;
+		rb_match_allow(&rb, &probe);
+		rb_counter(&rb, probed);
+		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
+		if (rb.err) {
+			nftnl_rule_free(rb.rule);
+			return rb.err;
+		}
+		r = emit(rb.rule, "refuse status's probe unlogged", ctx);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int service_rules(const struct nft_service_spec *spec, uint32_t mask,
 			 rule_sink emit, void *ctx)
 {
@@ -163,9 +200,14 @@ static int service_rules(const struct nft_service_spec *spec, uint32_t mask,
 	if (spec->log.on) {
 		_cleanup_free_ char *logged =
 			service_counter(spec->name, "logged");
+		_cleanup_free_ char *probed =
+			service_counter(spec->name, "probed");
 
-		if (!logged)
+		if (!logged || !probed)
 			return -ENOMEM;
+		r = probe_rules(chain, probed, emit, ctx);
+		if (r < 0)
+			return r;
 		r = log_rules(chain, spec->name, &spec->log, logged, emit, ctx);
 		if (r < 0)
 			return r;
@@ -1095,12 +1137,15 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 		if (!is || !is->has_logged_counter) {
 			_cleanup_free_ char *lg =
 				service_counter(svc->name, "logged");
+			_cleanup_free_ char *pr =
+				service_counter(svc->name, "probed");
 
-			if (!lg) {
+			if (!lg || !pr) {
 				r = -ENOMEM;
 				goto out;
 			}
 			batch_counter(&bt, NFT_MSG_NEWOBJ, lg);
+			batch_counter(&bt, NFT_MSG_NEWOBJ, pr);
 		}
 		r = batch_service_chain(&bt, mark_mask, svc, is);
 		if (r < 0)
@@ -1244,12 +1289,15 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		if (s->has_logged_counter) {
 			_cleanup_free_ char *lg =
 				service_counter(s->name, "logged");
+			_cleanup_free_ char *pr =
+				service_counter(s->name, "probed");
 
-			if (!lg) {
+			if (!lg || !pr) {
 				r = -ENOMEM;
 				goto out;
 			}
 			batch_counter(&bt, NFT_MSG_DELOBJ, lg);
+			batch_counter(&bt, NFT_MSG_DELOBJ, pr);
 		}
 	}
 	for (size_t i = 0; i < installed->n_exclusive; i++)

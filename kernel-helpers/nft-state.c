@@ -299,8 +299,9 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 		_cleanup_free_ char *a = service_counter(svc->name, "allowed");
 		_cleanup_free_ char *rf = service_counter(svc->name, "refused");
 		_cleanup_free_ char *lg = service_counter(svc->name, "logged");
+		_cleanup_free_ char *pr = service_counter(svc->name, "probed");
 
-		if (!a || !rf || !lg)
+		if (!a || !rf || !lg || !pr)
 			return MNL_CB_ERROR;
 		if (strcmp(name, a) == 0) {
 			svc->allowed_packets = pkts;
@@ -309,6 +310,8 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 		} else if (strcmp(name, lg) == 0) {
 			svc->has_logged_counter = true;
 			svc->logged_packets = pkts;
+		} else if (strcmp(name, pr) == 0) {
+			svc->probe_packets = pkts;
 		}
 	}
 	return MNL_CB_OK;

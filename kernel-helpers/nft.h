@@ -98,6 +98,16 @@ struct nft_log {
 	uint32_t rate, unit, burst;
 };
 
+/*
+ * The datagram with which `run` and `status` prove that a cgroup's sockets
+ * are the service's (engine/verify.c): empty UDP to port 9 of the first of
+ * these that the service may not reach. It is refused like any other, but
+ * not logged: a status check is not an event.
+ */
+#define NFT_PROBE_ADDR4 "127.255.255.254"
+#define NFT_PROBE_ADDR6 "::1"
+#define NFT_PROBE_PORT 9
+
 /* "confine NAME REJECT: ", the prefix of NAME's log lines and events. */
 void nft_log_prefix(const char *name, char *buf, size_t size);
 /* The name in such a prefix ("others" for those of no service). */
@@ -150,8 +160,14 @@ struct nft_service {
 	struct nft_cgroup *cgroups;
 	size_t n_cgroups;
 	uint64_t allowed_packets, refused_packets;
-	bool has_logged_counter;
+	bool has_logged_counter; /* and the probed one */
 	uint64_t logged_packets; /* refusals that made a log line */
+	/*
+	 * verify's probes, refused unlogged and uncounted as refusals while
+	 * the log is on, so that refused minus logged is what the rate limit
+	 * suppressed.
+	 */
+	uint64_t probe_packets;
 };
 
 /* An element of an exclusive_ip4/6 set: a destination range and its owner. */
