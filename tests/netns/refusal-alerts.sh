@@ -67,14 +67,17 @@ refused0=$("$CONFINE" status --netns "$CLIENT" --json |
 # alert program as text, and keeps its UDP socket open so that watch can
 # find it.
 in_ns "$CLIENT" "$PYTHON" - "$SRV_V4" "$N" <<'EOF'
-import ctypes, socket, struct, sys
+import ctypes, socket, struct, sys, time
 dst, n = sys.argv[1], int(sys.argv[2])
 ctypes.CDLL(None).prctl(15, b"$(echo PWNED)", 0, 0, 0)  # PR_SET_NAME
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 half = n // 2
 for i in range(half):
-    udp.sendto(b"scan", (dst, 10000 + i))
+    try:
+        udp.sendto(b"scan", (dst, 10000 + i))
+    except PermissionError:
+        pass  # refused: the output hook's reject makes sendto fail
 for i in range(n - half):
     # TEST-NET-3 sources: refused in the output hook, they never leave.
     src = socket.inet_aton("203.0.113.%d" % (1 + i % 250))
@@ -84,8 +87,9 @@ for i in range(n - half):
                      64, 17, 0, src, socket.inet_aton(dst))
     try:
         raw.sendto(ip + u, (dst, 0))
-    except OSError:
-        pass  # refused: the kernel says so on the raw socket
+    except PermissionError:
+        pass
+time.sleep(2)  # the socket stays open while watch looks for its owner
 EOF
 
 refused1=$("$CONFINE" status --netns "$CLIENT" --json |
