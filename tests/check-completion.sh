@@ -79,7 +79,7 @@ Name = fetch-2
 Allow=tcp 192.0.2.1:443
 P
 
-only "confine " check apply run remove status doctor guard help --help --version
+only "confine " check apply run remove status doctor guard watch help --help --version
 only "confine st" status
 only "confine --" --help --version
 only "confine status -" --netns --json --help
@@ -89,7 +89,7 @@ only "confine check --" --rules --help
 want "confine run -" --netns --policy -p --service -s --help --
 want "confine apply -" --netns --help
 want "confine remove -" --netns --help
-only "confine help " check apply run remove status doctor guard help
+only "confine help " check apply run remove status doctor guard watch help
 only "confine help r" run remove
 only "confine help run " ""
 only "confine run -p $tmp/two.policy -s " syslog fetch-2
