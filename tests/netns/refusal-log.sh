@@ -16,7 +16,6 @@
 
 require_all
 require_cmds logwatch psad
-allow_netns_kernel_log
 setup_topology
 start_log_server
 
@@ -35,6 +34,21 @@ out=$("$CONFINE" check "$policy" 2>&1)
 echo "$out"
 check "confine check shows the log settings" \
 	grep -q "log       refused, 1/hour burst $BURST_LIMIT" <<<"$out"
+apply_checked "confine apply --netns $CLIENT succeeds" "$policy"
+
+# doctor: the namespace's kernel log lines need nf_log_all_netns=1.
+netns_log_finding() {
+	"$CONFINE" doctor --netns "$CLIENT" --json "$policy" 2>/dev/null |
+		"$PYTHON" -c 'import json, sys
+print(sum(f["check"] == "netns-kernel-log" for f in json.load(sys.stdin)["findings"]))'
+}
+if [ "$(cat /proc/sys/net/netfilter/nf_log_all_netns 2>/dev/null)" = 0 ]; then
+	n=$(netns_log_finding)
+	check "doctor warns that the namespace's log lines are dropped ($n)" test "$n" = 1
+fi
+allow_netns_kernel_log
+n=$(netns_log_finding)
+check "doctor has nothing to say with nf_log_all_netns=1 ($n)" test "$n" = 0
 
 # The sysadmin's rsyslogd: the kernel log (imkmsg reads /dev/kmsg, taking
 # nothing from the host's syslog) to a classic file and to the log server.
