@@ -85,7 +85,11 @@ struct watch {
 	bool json;
 	const char *only; /* -s NAME */
 	struct plan *plan; /* with --alerts */
-	uint64_t events, lost, shown;
+	uint64_t lost, shown;
+	/* The last sender found: a flood from one socket is looked up once. */
+	unsigned long last_inode;
+	pid_t last_pid;
+	char last_comm[64];
 	bool overrun;
 	/* Alerts. */
 	struct bucket global;
@@ -285,9 +289,10 @@ static pid_t socket_owner(unsigned long inode, char *comm, size_t size)
  * (a refused TCP connect closes at once, so it is often gone) and only for
  * TCP and UDP. Otherwise the event says "unknown", never a guess.
  */
-static void find_sender(struct event *ev, const uint8_t *pkt, int family,
-			uint8_t l4)
+static void find_sender(struct watch *w, struct event *ev, const uint8_t *pkt,
+			int family, uint8_t l4)
 {
+	char path[64];
 	const char *file;
 	unsigned long inode;
 
@@ -299,8 +304,19 @@ static void find_sender(struct event *ev, const uint8_t *pkt, int family,
 		file = family == AF_INET ? "udp" : "udp6";
 	inode = socket_inode(file, family, pkt + (family == AF_INET ? 12 : 8),
 			     ev->sport, ev->uid);
-	if (inode)
-		ev->pid = socket_owner(inode, ev->comm, sizeof(ev->comm));
+	if (!inode)
+		return;
+	/* Still the same process, if it still has that socket. */
+	snprintf(path, sizeof(path), "/proc/%d", (int)w->last_pid);
+	if (inode == w->last_inode && w->last_pid && access(path, F_OK) == 0) {
+		ev->pid = w->last_pid;
+		snprintf(ev->comm, sizeof(ev->comm), "%s", w->last_comm);
+		return;
+	}
+	ev->pid = socket_owner(inode, ev->comm, sizeof(ev->comm));
+	w->last_inode = inode;
+	w->last_pid = ev->pid;
+	snprintf(w->last_comm, sizeof(w->last_comm), "%s", ev->comm);
 }
 
 /* ---- output ----------------------------------------------------------- */
@@ -614,7 +630,6 @@ static void on_event(const struct nflog_event *nev, void *data)
 	int family = 0;
 	uint8_t l4 = 0;
 
-	w->events++;
 	if (!nft_log_prefix_parse(nev->prefix, ev.service, sizeof(ev.service)))
 		return; /* someone else's rule logging to this group */
 	if (w->only && strcmp(w->only, ev.service) != 0)
@@ -626,7 +641,7 @@ static void on_event(const struct nflog_event *nev, void *data)
 	ev.uid = nev->uid;
 	ev.has_gid = nev->has_gid;
 	ev.gid = nev->gid;
-	find_sender(&ev, nev->packet, family, l4);
+	find_sender(w, &ev, nev->packet, family, l4);
 	w->shown++;
 	print_event(&ev, w->json);
 	if (w->plan)

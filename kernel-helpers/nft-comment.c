@@ -146,6 +146,11 @@ bool nft_log_prefix_parse(const char *prefix, char *name, size_t size)
 	len = (size_t)(end - prefix);
 	if (!len || len >= size)
 		return false;
+	/* A service name's characters only: it is printed and put in JSON. */
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)prefix[i]) &&
+		    !strchr("_.-", prefix[i]))
+			return false;
 	memcpy(name, prefix, len);
 	name[len] = '\0';
 	return true;

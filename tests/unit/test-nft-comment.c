@@ -86,6 +86,9 @@ int main(void)
 	       "the log prefix is read back");
 	expect(!nft_log_prefix_parse("ufw BLOCK: ", out.name, sizeof(out.name)),
 	       "another tool's prefix is not confine's");
+	expect(!nft_log_prefix_parse("confine a\"b\x1b REJECT: ", out.name,
+				     sizeof(out.name)),
+	       "a prefix whose name is not a service name's characters");
 
 	nft_comment_format(&c, buf, sizeof(buf));
 	expect(nft_comment_format(&c, buf, 20) < 0,
