@@ -7,9 +7,11 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <linux/netlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 
@@ -65,8 +67,7 @@ int nflog_open(struct nflog **out, uint16_t group, uint32_t snaplen,
 		return -ENOMEM;
 	r = nl_open(NETLINK_NETFILTER, &l->nl, &l->portid);
 	if (r < 0) {
-		failure_set(fail, "open a netfilter netlink socket: %s",
-			    strerror(-r));
+		failure_set(fail, "open a netfilter netlink socket");
 		free(l);
 		return r;
 	}
@@ -88,14 +89,21 @@ int nflog_open(struct nflog **out, uint16_t group, uint32_t snaplen,
 	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
 	r = nl_talk(l->nl, l->portid, nlh, 1, l->buf, BUF_SIZE, NULL, NULL, msg,
 		    sizeof(msg));
+	/*
+	 * The kernel says EPERM both to a caller without CAP_NET_ADMIN and
+	 * when another socket has bound the group; root is the second.
+	 */
+	if (r == -EPERM && geteuid() == 0)
+		r = -EBUSY;
 	if (r < 0) {
-		failure_set(fail, "bind nflog group %u: %s%s%s%s",
-			    (unsigned)group, strerror(-r),
+		failure_set(fail, "bind nflog group %u%s", (unsigned)group,
 			    r == -EBUSY ? " (another program, such as a "
 					  "second confine watch or ulogd, "
 					  "reads it)" :
-					  "",
-			    msg[0] ? ": " : "", msg);
+					  "");
+		if (fail)
+			snprintf(fail->kernel_msg, sizeof(fail->kernel_msg),
+				 "%s", msg);
 		nflog_close(l);
 		return r;
 	}
@@ -103,8 +111,7 @@ int nflog_open(struct nflog **out, uint16_t group, uint32_t snaplen,
 	if (r < 0 ||
 	    fcntl(mnl_socket_get_fd(l->nl), F_SETFL, r | O_NONBLOCK) < 0) {
 		r = -errno;
-		failure_set(fail, "make the nflog socket non-blocking: %s",
-			    strerror(-r));
+		failure_set(fail, "make the nflog socket non-blocking");
 		nflog_close(l);
 		return r;
 	}

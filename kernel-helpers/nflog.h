@@ -29,7 +29,8 @@ struct nflog_event {
 
 /*
  * Binds group in the current network namespace. -EBUSY: another reader
- * (a second `confine watch`, ulogd) has the group.
+ * (a second `confine watch`, ulogd) has the group (the kernel says EPERM;
+ * for root that can only mean this).
  */
 int nflog_open(struct nflog **out, uint16_t group, uint32_t snaplen,
 	       struct failure *fail);

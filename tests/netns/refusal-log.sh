@@ -73,6 +73,11 @@ WATCH_PID=$!
 TEST_PIDS+=("$WATCH_PID")
 check "confine watch starts reading" \
 	wait_line "$TMPDIR_TEST/watch.err" "reading nflog group" 5000
+out=$(timeout 10 "$CONFINE" watch --netns "$CLIENT" 2>&1)
+rc=$?
+echo "$out"
+check "a second watch in the namespace fails at once, saying why (exit $rc)" \
+	test "$rc" -eq 1 -a -n "$(grep -F "another program" <<<"$out")"
 
 # The confined rsyslogd, with one more forwarding action that its policy
 # does not allow: the log server's address, but another port. (A
@@ -97,9 +102,11 @@ check "allowed: the message arrives at the log server over tcp4" \
 
 # A confined probe to a port the service may not reach.
 out=$("$CONFINE" run --netns "$CLIENT" -p "$policy" -s syslog -- \
-	"$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" "tcp:$SRV_V4:$P_PROBE")
+	"$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" "tcp:$SRV_V4:$P_PROBE" \
+	"tcp:[$SRV_V6]:$P_PROBE")
 echo "$out"
 check_refused_fast "$out" parent tcp "$SRV_V4" "$P_PROBE"
+check_refused_fast "$out" parent tcp "$SRV_V6" "$P_PROBE"
 
 # An unconfined process at the service's exclusive destination.
 out=$(in_ns "$CLIENT" "$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" \
@@ -122,6 +129,10 @@ check "the confined rsyslogd's refused datagram is logged" \
 check "the confined probe's refused connect is logged" \
 	busywait 5000 kernel_line "confine syslog REJECT:" \
 	"SRC=$CLIENT_V4 DST=$SRV_V4 .*PROTO=TCP SPT=[0-9]+ DPT=$P_PROBE .*SYN"
+# The kernel writes IPv6 addresses in full.
+check "the confined probe's refused IPv6 connect is logged" \
+	busywait 5000 kernel_line "confine syslog REJECT:" \
+	"SRC=fd00:0099:0000:0000:0000:0000:0000:0002 DST=fd00:0099:0000:0000:0000:0000:0000:0001 .*PROTO=TCP SPT=[0-9]+ DPT=$P_PROBE .*SYN"
 check "others' refused connect at the exclusive destination is logged" \
 	busywait 5000 kernel_line "confine others REJECT:" \
 	"SRC=$CLIENT_V4 DST=$SRV_V4 .*PROTO=TCP SPT=[0-9]+ DPT=$P_OTHERS .*SYN"
@@ -224,6 +235,8 @@ read -r n _ <<<"$(ev syslog udp "$SRV_V4" "$P_RSYSLOG")"
 check "watch shows the confined rsyslogd's refusal ($n events)" test "$n" -ge 1
 read -r n _ <<<"$(ev syslog tcp "$SRV_V4" "$P_PROBE")"
 check "watch shows the confined probe's refusal ($n events)" test "$n" -ge 1
+read -r n _ <<<"$(ev syslog tcp "$SRV_V6" "$P_PROBE")"
+check "watch shows the confined probe's IPv6 refusal ($n events)" test "$n" -ge 1
 read -r n _ <<<"$(ev others tcp "$SRV_V4" "$P_OTHERS")"
 check "watch shows others' refusal ($n events)" test "$n" -ge 1
 read -r n pids <<<"$(ev syslog udp "$SRV_V4" "$P_BURST")"
