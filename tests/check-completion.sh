@@ -85,6 +85,8 @@ only "confine --" --help --version
 only "confine status -" --netns --json --help
 only "confine doctor -" --netns --json --help
 only "confine guard -" --netns --help
+only "confine watch -" --netns --service -s --json --alerts --help
+only "confine watch -s o" others
 only "confine check --" --rules --help
 want "confine run -" --netns --policy -p --service -s --help --
 want "confine apply -" --netns --help
