@@ -797,8 +797,8 @@ static void batch_xcast_jumps(struct batch *bt)
 /*
  * Chain refuse_others: the log rules of others' refusals at exclusive
  * destinations, then goto refuse. The lookups go there only when the log
- * is on, so that a packet of no service that is allowed (most of them)
- * pays for one lookup whether the log is on or not.
+ * is on (refused packets then pay for one more chain, allowed ones for
+ * nothing).
  */
 static void batch_refuse_others_chain(struct batch *bt,
 				      const struct nft_log *log)
@@ -807,13 +807,16 @@ static void batch_refuse_others_chain(struct batch *bt,
 	struct rule_builder rb;
 
 	batch_chain_fresh(bt, CHAIN_REFUSE_OTHERS, NULL);
-	if (!log->on)
-		return;
-	if (log_rules(CHAIN_REFUSE_OTHERS, NFT_LOG_OTHERS, log,
+	if (log->on &&
+	    log_rules(CHAIN_REFUSE_OTHERS, NFT_LOG_OTHERS, log,
 		      COUNTER_OTHERS_LOGGED, emit_to_batch, &ec) < 0) {
 		bt->oom = bt->oom ? bt->oom : -ENOMEM;
 		return;
 	}
+	/*
+	 * Also when the log is off: a chain that something still jumps to
+	 * must never end without a verdict, or the packet would go on.
+	 */
 	rb = (struct rule_builder){ rule_new(CHAIN_REFUSE_OTHERS), 0 };
 	rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
 	batch_built_rule(bt, &rb, "then refuse");
