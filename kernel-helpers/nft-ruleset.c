@@ -282,7 +282,8 @@ static int xcast_rules(const struct nft_service_spec *svc, rule_sink emit,
 			rb_cmp(&rb, NFT_REG_1, NFT_CMP_LTE, &hi, sizeof(hi));
 		}
 		rb_counter(&rb, COUNTER_OTHERS);
-		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
+		/* Logged there when others' log is on; refused either way. */
+		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE_OTHERS);
 		if (rb.err) {
 			nftnl_rule_free(rb.rule);
 			return rb.err;
@@ -856,7 +857,6 @@ static void batch_output_rules(struct batch *bt, uint32_t mask,
 	struct rule_builder rb;
 	char map[64], what[96];
 
-	batch_refuse_others_chain(bt, others_log);
 	batch_chain_fresh(bt, CHAIN_XCAST, NULL);
 	for (size_t i = 0; i < n_x; i++) {
 		_cleanup_free_ char *to = NULL;
@@ -1081,6 +1081,8 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 	if (!installed->has_others_logged)
 		batch_counter(&bt, NFT_MSG_NEWOBJ, COUNTER_OTHERS_LOGGED);
 	batch_refuse_chain(&bt);
+	/* Before the xcast_NAME chains, which go there. */
+	batch_refuse_others_chain(&bt, &others_log);
 	for (size_t i = 0; i < n_levels; i++)
 		batch_cgroup_map(&bt, NFT_MSG_NEWSET, levels[i]);
 
@@ -1307,6 +1309,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		if (name_listed(names, n_names, installed->exclusive[i].owner))
 			batch_exclusive_elem(&bt, NFT_MSG_DELSETELEM,
 					     &installed->exclusive[i]);
+	batch_refuse_others_chain(&bt, &others_log);
 	batch_output_rules(&bt, installed->mark_mask, levels, n_levels, xnames,
 			   n_x, &others_log);
 	/* Now that chain xcast no longer jumps there. */

@@ -19,6 +19,7 @@
  *       meta mark set meta mark & ~MASK      field 0: "unconfined"
  *       ip daddr . meta l4proto @exclusive_ip4 counter goto refuse
  *       ip6 daddr . meta l4proto @exclusive_ip6 counter goto refuse
+ *                 (goto refuse_others while others' log is on)
  *       meta l4proto udp fib daddr type broadcast jump xcast
  *       meta l4proto udp fib daddr type multicast jump xcast
  *   chain forward (filter hook, priority mangle)
@@ -27,10 +28,16 @@
  *   chain xcast                          one jump per exclusive service
  *       jump xcast_NAME
  *   chain xcast_NAME                     its UDP ports, for others'
- *       udp dport P counter goto refuse  broadcast and multicast
+ *       udp dport P counter goto refuse_others   broadcast and multicast
  *   chain svc_NAME (comment: mark, table, exclusive, mask)
  *       <allow match> oifname IF counter mark set (mark & ~MASK) | M accept
+ *       with LogRefused=yes (see log_rules() in nft-ruleset.c):
+ *         <status's probe> counter name svc_NAME_probed goto refuse
+ *         limit ... counter name svc_NAME_logged log prefix "confine NAME REJECT: "
+ *         log prefix "confine NAME REJECT: " group NFT_LOG_GROUP
  *       counter goto refuse
+ *   chain refuse_others                  others' log rules, if on
+ *       goto refuse
  *   chain refuse
  *       meta l4proto tcp reject with tcp reset
  *       reject with icmpx admin-prohibited

@@ -114,6 +114,18 @@ out=$(in_ns "$CLIENT" "$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" \
 echo "$out"
 check_refused_fast "$out" parent tcp "$SRV_V4" "$P_OTHERS"
 
+# Others' broadcast to the exclusive service's port, which reaches a
+# wildcard-bound server without naming its address.
+in_ns "$CLIENT" "$PYTHON" -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+try:
+    s.sendto(b'$tok', ('10.99.0.255', 514))
+except PermissionError:
+    pass  # refused
+"
+
 kmsg() {
 	"$PYTHON" "$TMPDIR_TEST/kmsg.py" since "$kmsg_start"
 }
@@ -136,6 +148,9 @@ check "the confined probe's refused IPv6 connect is logged" \
 check "others' refused connect at the exclusive destination is logged" \
 	busywait 5000 kernel_line "confine others REJECT:" \
 	"SRC=$CLIENT_V4 DST=$SRV_V4 .*PROTO=TCP SPT=[0-9]+ DPT=$P_OTHERS .*SYN"
+check "others' refused broadcast to the service's port is logged" \
+	busywait 5000 kernel_line "confine others REJECT:" \
+	"SRC=$CLIENT_V4 DST=10.99.0.255 .*PROTO=UDP SPT=[0-9]+ DPT=514 "
 kmsg | grep -E "^confine (syslog|others) REJECT:" | sed 's/^/    /'
 allowed=$(kmsg | grep -E "^confine [a-z]+ REJECT:" |
 	grep -E "DST=($SRV_V4|$SRV_V6) .*DPT=(514|601) ")
