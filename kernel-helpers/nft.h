@@ -28,13 +28,13 @@
  *   chain xcast                          one jump per exclusive service
  *       jump xcast_NAME
  *   chain xcast_NAME                     its UDP ports, for others'
- *       udp dport P counter goto refuse_others   broadcast and multicast
+ *       udp dport N counter goto refuse_others  broadcast, multicast
  *   chain svc_NAME (comment: mark, table, exclusive, mask)
  *       <allow match> oifname IF counter mark set (mark & ~MASK) | M accept
- *       with LogRefused=yes (see log_rules() in nft-ruleset.c):
- *         <status's probe> counter name svc_NAME_probed goto refuse
- *         limit ... counter name svc_NAME_logged log prefix "confine NAME REJECT: "
- *         log prefix "confine NAME REJECT: " group NFT_LOG_GROUP
+ *       with LogRefused=yes (log_rules() in nft-ruleset.c):
+ *         <status's probe> counter goto refuse    not logged
+ *         limit rate R burst B counter log prefix P   kernel log
+ *         log prefix P group NFT_LOG_GROUP       confine watch
  *       counter goto refuse
  *   chain refuse_others                  others' log rules, if on
  *       goto refuse
