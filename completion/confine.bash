@@ -8,8 +8,9 @@
 # options, --help among them; the command names after "help"; network
 # namespace names after --netns (from /run/netns, where `ip netns add` puts
 # them); files after -p and for check and apply; the service names of the
-# -p file after -s; installed service names for remove (read with `confine
-# status`, so only as root); and after "--" in run, the command to confine.
+# -p file after -s (for watch: the installed ones and "others"); installed
+# service names for remove (read with `confine status`, so only as root);
+# and after "--" in run, the command to confine.
 
 # COMPREPLY=($(compgen ...)) splits on white space, as completions usually
 # do: commands, options, namespace and service names contain none.
@@ -99,7 +100,7 @@ _confine() {
 	COMPREPLY=()
 
 	if [ "$cword" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "check apply run remove status doctor guard wrap unwrap help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "check apply run remove status doctor guard watch wrap unwrap help --help --version" -- "$cur"))
 		return 0
 	fi
 	cmd=${words[1]}
@@ -145,7 +146,12 @@ _confine() {
 		return 0
 		;;
 	-s | --service)
-		COMPREPLY=($(compgen -W "$(_confine_policy_names "$policy")" -- "$cur"))
+		if [ "$cmd" = watch ]; then
+			# Installed services, and "others": processes of none.
+			COMPREPLY=($(compgen -W "$(_confine_installed "$netns") others" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_confine_policy_names "$policy")" -- "$cur"))
+		fi
 		return 0
 		;;
 	esac
@@ -225,9 +231,16 @@ _confine() {
 			COMPREPLY=($(compgen -W "$(_confine_wrapped)" -- "$cur"))
 		fi
 		;;
+	watch)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--netns --service -s --json --alerts --help" -- "$cur"))
+		else
+			_confine_files "$cur"
+		fi
+		;;
 	help)
 		[ "$cword" -eq 2 ] &&
-			COMPREPLY=($(compgen -W "check apply run remove status doctor guard wrap unwrap help" -- "$cur"))
+			COMPREPLY=($(compgen -W "check apply run remove status doctor guard watch wrap unwrap help" -- "$cur"))
 		;;
 	esac
 	return 0

@@ -49,6 +49,23 @@ static const struct option_help opt_dry_run = {
 	.long_name = "dry-run",
 	.text = "Print the drop-in instead of writing it.",
 };
+static const struct option_help opt_watch_service = {
+	.short_name = 's',
+	.long_name = "service",
+	.arg = "NAME",
+	.text = "Show only the refusals of service NAME (\"others\": of "
+		"processes of no service).",
+};
+static const struct option_help opt_watch_json = {
+	.long_name = "json",
+	.text = "Print each event as one JSON object a line.",
+};
+static const struct option_help opt_alerts = {
+	.long_name = "alerts",
+	.text = "Run the OnRefused= programs of FILE (by default the "
+		"policy directory) for the refusals, within its alert "
+		"limits.",
+};
 static const struct option_help opt_help = {
 	.short_name = 'h',
 	.long_name = "help",
@@ -167,6 +184,27 @@ static const struct command commands[] = {
 		.options = OPTIONS(&opt_netns, &opt_help),
 	},
 	{
+		.name = "watch",
+		.fn = cmd_watch,
+		.synopsis = "confine watch [--netns NS] [-s NAME] [--json] "
+			    "[--alerts] [FILE...]",
+		.summary =
+			"Stay running and print each refusal of the services "
+			"that log them (LogRefused=yes) as it happens: time, "
+			"service or \"others\", protocol, source and "
+			"destination with ports, uid and gid, and the "
+			"sending process when its socket is still open "
+			"(\"unknown\" otherwise). Events the kernel could "
+			"not deliver are counted and shown. With --alerts, "
+			"also run OnRefused= programs, at most as often as "
+			"AlertRate= and AlertLimit= allow, with a line "
+			"saying how many alerts were suppressed. FILE is "
+			"read only with --alerts.",
+		.bad_operands = "FILE is read only with --alerts",
+		.options = OPTIONS(&opt_netns, &opt_watch_service,
+				   &opt_watch_json, &opt_alerts, &opt_help),
+	},
+	{
 		.name = "wrap",
 		.fn = cmd_wrap,
 		.synopsis = "confine wrap UNIT -p FILE [-s NAME] [--dry-run]",
@@ -206,8 +244,8 @@ static const struct command commands[] = {
 
 /* The options of the full help, in the order they are shown. */
 static const struct option_help *const all_options[] = {
-	&opt_netns, &opt_policy,  &opt_service, &opt_rules, &opt_json,
-	&opt_help,  &opt_version, &opt_dry_run, NULL,
+	&opt_netns,  &opt_policy, &opt_service, &opt_rules,   &opt_json,
+	&opt_alerts, &opt_help,	  &opt_version, &opt_dry_run, NULL,
 };
 
 const struct command *command_find(const char *name)

@@ -12,6 +12,7 @@ int cmd_doctor(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
 int cmd_wrap(int argc, char **argv);
 int cmd_unwrap(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /*

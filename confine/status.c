@@ -120,6 +120,25 @@ static bool absent(const struct nft_state *st, const struct plan *plan,
 	return plan && !nft_state_find(st, plan->services[i].name);
 }
 
+/*
+ * Refused minus logged: the log rule sits right before the refusing one
+ * and is skipped only by its rate limit. The two counters are read a
+ * moment apart, hence the clamp.
+ */
+static uint64_t suppressed(uint64_t refused, uint64_t logged)
+{
+	return refused > logged ? refused - logged : 0;
+}
+
+/* Others' refusals are logged while an exclusive service logs its own. */
+static bool others_logging(const struct nft_state *st)
+{
+	for (size_t i = 0; i < st->n_services; i++)
+		if (st->services[i].exclusive && st->services[i].log.on)
+			return true;
+	return false;
+}
+
 static void print_text(const struct nft_state *st, const struct plan *plan,
 		       const struct notes *left, struct service_view *v,
 		       size_t n)
@@ -182,11 +201,22 @@ static void print_text(const struct nft_state *st, const struct plan *plan,
 		printf("  packets    %" PRIu64 " allowed, %" PRIu64
 		       " refused\n",
 		       is->allowed_packets, is->refused_packets);
+		if (is->log.on)
+			printf("  log        %" PRIu64 " refusals logged, "
+			       "%" PRIu64 " suppressed by the rate limit\n",
+			       is->logged_packets,
+			       suppressed(is->refused_packets,
+					  is->logged_packets));
 	}
 	if (st->table_present)
 		printf("others' packets refused at exclusive destinations: "
 		       "%" PRIu64 "\n",
 		       st->others_refused);
+	if (others_logging(st))
+		printf("others' refusals logged: %" PRIu64 ", suppressed by "
+		       "the rate limit: %" PRIu64 "\n",
+		       st->others_logged,
+		       suppressed(st->others_refused, st->others_logged));
 }
 
 /*
@@ -251,7 +281,7 @@ static json_t *json_service(const struct nft_state *st,
 	/* One key and its value a line; "o" hands the value over. */
 	/* clang-format off */
 	return json_pack("{s:o,s:s,s:s,s:I,s:b,s:o,"
-			 "s:{s:b,s:b,s:b,s:b,s:b},s:b,s:o,s:{s:I,s:I}}",
+			 "s:{s:b,s:b,s:b,s:b,s:b},s:b,s:o,s:{s:I,s:I},s:o}",
 		"name", json_text(is->name),
 		"mark", mark,
 		"mark_mask", mask,
@@ -269,7 +299,12 @@ static json_t *json_service(const struct nft_state *st,
 					 json_text(v->verdict.reason),
 		"packets",
 			"allowed", (json_int_t)is->allowed_packets,
-			"refused", (json_int_t)is->refused_packets);
+			"refused", (json_int_t)is->refused_packets,
+		"log", is->log.on ? json_pack("{s:I,s:I}",
+			"logged", (json_int_t)is->logged_packets,
+			"suppressed", (json_int_t)suppressed(
+				is->refused_packets, is->logged_packets)) :
+			json_null());
 	/* clang-format on */
 }
 
@@ -310,9 +345,16 @@ static int print_json(const struct nft_state *st, const struct plan *plan,
 		if (json_array_append_new(services, json_service(st, &v[i])) <
 		    0)
 			goto nomem;
-	root = json_pack("{s:o,s:I,s:o}", "services", TAKE_PTR(services),
-			 "others_refused", (json_int_t)st->others_refused,
-			 "leftovers", TAKE_PTR(leftovers));
+	root = json_pack(
+		"{s:o,s:I,s:o,s:o}", "services", TAKE_PTR(services),
+		"others_refused", (json_int_t)st->others_refused, "leftovers",
+		TAKE_PTR(leftovers), "others_log",
+		others_logging(st) ?
+			json_pack("{s:I,s:I}", "logged",
+				  (json_int_t)st->others_logged, "suppressed",
+				  (json_int_t)suppressed(st->others_refused,
+							 st->others_logged)) :
+			json_null());
 	if (!root)
 		goto nomem;
 	if (json_dumpf(root, stdout, JSON_COMPACT) < 0 || putchar('\n') < 0) {

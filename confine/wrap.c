@@ -154,7 +154,7 @@ static const char *show_value(const char *lines, const char *key, size_t *len)
 }
 
 /* The unit's one command, as systemd will run it. */
-struct command_line {
+struct unit_command {
 	char *path; /* path= */
 	char *argv; /* argv[]=, its words joined by spaces */
 	char prefix[8]; /* ExecStart= prefix characters for the flags */
@@ -162,7 +162,7 @@ struct command_line {
 		       confine run; NULL: none needed */
 };
 
-static void command_line_free(struct command_line *c)
+static void unit_command_free(struct unit_command *c)
 {
 	free(c->path);
 	free(c->argv);
@@ -305,7 +305,7 @@ static int sandbox_undo(const char *show, char **undo)
 }
 
 /* Reads the unit's ExecStart= command; refuses what it cannot wrap. */
-static int read_unit(const char *unit, struct command_line *c)
+static int read_unit(const char *unit, struct unit_command *c)
 {
 	char *argv[] = { NULL,
 			 "show",
@@ -479,7 +479,7 @@ int cmd_wrap(int argc, char **argv)
 	};
 	_cleanup_free_ char *unit = NULL, *policy = NULL, *self = NULL,
 			    *dir = NULL, *path = NULL, *text = NULL;
-	struct command_line c = { 0 };
+	struct unit_command c = { 0 };
 	const char *file = NULL, *name = NULL;
 	bool dry_run = false;
 	int ch, r;
@@ -572,7 +572,7 @@ int cmd_wrap(int argc, char **argv)
 			"confined\n",
 			path, unit);
 out:
-	command_line_free(&c);
+	unit_command_free(&c);
 	return r;
 }
 

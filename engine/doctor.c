@@ -489,6 +489,43 @@ static void check_forwarding(struct findings *fs, const struct plan *plan,
 	    v4, v6);
 }
 
+/* ---- the refusal log ------------------------------------------------- */
+
+static bool any_logging(const struct plan *plan, const struct nft_state *st)
+{
+	for (size_t i = 0; plan && i < plan->n_services; i++)
+		if (service_log(plan, &plan->services[i]).on)
+			return true;
+	for (size_t i = 0; st && i < st->n_services; i++)
+		if (st->services[i].log.on)
+			return true;
+	return false;
+}
+
+/*
+ * The kernel writes LOG lines from the initial network namespace only,
+ * unless net.netfilter.nf_log_all_netns=1, a sysctl that only the initial
+ * namespace has: all_netns is read before --netns is entered (-1: could
+ * not be read).
+ */
+static void check_netns_log(struct findings *fs, const char *netns,
+			    int all_netns, const struct plan *plan,
+			    const struct nft_state *st)
+{
+	if (!netns || all_netns != 0 || !any_logging(plan, st))
+		return;
+	add(fs, SEVERITY_WARNING, "netns-kernel-log",
+	    "The kernel drops the log lines of a network namespace other "
+	    "than the host's, so that a container cannot flood the host's "
+	    "log. LogRefused= then writes nothing to the kernel log; confine "
+	    "watch still sees every refusal.",
+	    "sysctl -w net.netfilter.nf_log_all_netns=1 (in the host's "
+	    "namespace), or read the refusals with confine watch.",
+	    "a service of network namespace %s logs its refusals, and "
+	    "net.netfilter.nf_log_all_netns is 0",
+	    netns);
+}
+
 static void check_exclusive_xcast(struct findings *fs, const struct plan *plan)
 {
 	for (size_t i = 0; i < plan->n_services; i++) {
@@ -660,13 +697,15 @@ int engine_doctor(const struct doctor_options *o, struct findings *out,
 	struct failure nf = { 0 };
 	bool have_state = false;
 	uint32_t mask;
-	int r;
+	int r, all_netns;
 
 	*out = (struct findings){ 0 };
 	/* What does not depend on the network namespace comes first. */
 	check_kernel(out);
 	check_cgroup2(out);
 	check_nftables_service(out, o->root ? o->root : "");
+	if (sysctl_read_int("net/netfilter/nf_log_all_netns", &all_netns) < 0)
+		all_netns = -1;
 	if (o->netns) {
 		r = netns_enter(o->netns, f);
 		if (r < 0)
@@ -714,6 +753,8 @@ int engine_doctor(const struct doctor_options *o, struct findings *out,
 		check_exclusive_xcast(out, o->plan);
 	}
 	check_forwarding(out, o->plan, have_state ? &st : NULL);
+	check_netns_log(out, o->netns, all_netns, o->plan,
+			have_state ? &st : NULL);
 	check_hardening(out);
 
 	rtnl_close(rtnl);

@@ -20,7 +20,7 @@ static uint32_t fnv1a(uint32_t h, const char *s)
 }
 
 uint32_t service_digest(const struct service *svc, uint32_t mask,
-			const struct oifs *oifs)
+			const struct oifs *oifs, const struct nft_log *log)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	char line[256];
@@ -38,6 +38,13 @@ uint32_t service_digest(const struct service *svc, uint32_t mask,
 				 "%" PRIx32 " %" PRIx32 " %" PRIu32 " %d", mask,
 				 svc->mark_value, svc->table, svc->exclusive);
 		}
+		h = fnv1a(h, line);
+	}
+	/* Only when on, so that a service without a log keeps its digest. */
+	if (log && log->on) {
+		snprintf(line, sizeof(line),
+			 "log %" PRIu32 "/%" PRIu32 " %" PRIu32, log->rate,
+			 log->unit, log->burst);
 		h = fnv1a(h, line);
 	}
 	return h;
@@ -120,6 +127,11 @@ int lower_service(const struct plan *plan, const struct service *svc,
 		  size_t n_cgroups, struct lowered *out)
 {
 	uint32_t mark = mark_of_value(plan->mark_mask, svc->mark_value);
+	struct log_settings ls = service_log(plan, svc);
+	struct nft_log log = { .on = ls.on,
+			       .rate = ls.rate.count,
+			       .unit = ls.rate.unit,
+			       .burst = ls.burst };
 	int r;
 
 	*out = (struct lowered){ 0 };
@@ -152,7 +164,8 @@ int lower_service(const struct plan *plan, const struct service *svc,
 		.mark_value = svc->mark_value,
 		.table = svc->table,
 		.exclusive = svc->exclusive,
-		.digest = service_digest(svc, plan->mark_mask, oifs),
+		.digest = service_digest(svc, plan->mark_mask, oifs, &log),
+		.log = log,
 		.allows = out->allows,
 		.n_allows = svc->n_allows,
 		.cgroups = cgroups,

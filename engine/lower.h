@@ -29,7 +29,8 @@ void lowered_free(struct lowered *l);
  * A digest of everything in svc that shapes its chain, the output
  * interfaces its routing chose included, kept in the chain's comment so
  * that `run` can tell an installed service from an edited one, or from
- * one whose routes have changed since.
+ * one whose routes have changed since. log (may be NULL: off) is the
+ * service's refusal log, so that changing it re-applies the service.
  */
 uint32_t service_digest(const struct service *svc, uint32_t mask,
-			const struct oifs *oifs);
+			const struct oifs *oifs, const struct nft_log *log);

@@ -20,7 +20,7 @@
 #include "engine/lower.h"
 #include "kernel-helpers/sockmark.h"
 
-#define PROBE_PORT 9 /* discard */
+#define PROBE_PORT NFT_PROBE_PORT /* discard */
 
 static bool allowed(const struct service *svc, int family,
 		    const union inet_addr *a, enum l4proto proto, uint16_t port)
@@ -175,8 +175,8 @@ static bool probe_target(const struct service *svc, int *family,
 		int family;
 		const char *addr;
 	} candidates[] = {
-		{ AF_INET, "127.255.255.254" },
-		{ AF_INET6, "::1" },
+		{ AF_INET, NFT_PROBE_ADDR4 },
+		{ AF_INET6, NFT_PROBE_ADDR6 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
@@ -215,7 +215,9 @@ static int read_counted(struct engine *e, const struct verify_item *items,
 		const struct nft_service *is = nft_state_find(
 			&e->installed, items[jobs[i]->item].is->name);
 
-		out[i] = is ? is->allowed_packets + is->refused_packets : 0;
+		out[i] = is ? is->allowed_packets + is->refused_packets +
+					 is->probe_packets :
+			      0;
 	}
 	return 0;
 }
@@ -399,8 +401,14 @@ static int policy_current(struct engine *e, const struct nft_service *is,
 
 	if (r < 0)
 		return r;
-	digest = service_digest(svc, plan->mark_mask, oifs);
+	r = lower_service(plan, svc, oifs, NULL, 0, &low);
+	if (r < 0) {
+		oifs_free(oifs, svc->n_allows);
+		return r;
+	}
+	digest = low.nft.digest;
 	if (is->digest != digest) {
+		lowered_free(&low);
 		oifs_free(oifs, svc->n_allows);
 		snprintf(v->reason, sizeof(v->reason),
 			 "the installed rules of service %s differ from %s, or "
@@ -412,10 +420,7 @@ static int policy_current(struct engine *e, const struct nft_service *is,
 	 * The digest is only what the chain's comment says: its rules
 	 * themselves may have been changed by hand since.
 	 */
-	r = lower_service(plan, svc, oifs, NULL, 0, &low);
-	if (r == 0)
-		r = nft_service_rules_differ(e->nft, plan->mark_mask, &low.nft,
-					     &at, f);
+	r = nft_service_rules_differ(e->nft, plan->mark_mask, &low.nft, &at, f);
 	lowered_free(&low);
 	oifs_free(oifs, svc->n_allows);
 	if (r <= 0)

@@ -26,6 +26,10 @@ int nft_comment_format(const struct nft_chain_comment *c, char *buf,
 			 c->name, c->mark_value, c->mask, c->table,
 			 c->exclusive ? "yes" : "no", c->digest);
 
+	if (n >= 0 && (size_t)n < size && c->log.on)
+		n += snprintf(buf + n, size - (size_t)n,
+			      " log=%" PRIu32 "/%" PRIu32 "/%" PRIu32,
+			      c->log.rate, c->log.unit, c->log.burst);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -91,8 +95,63 @@ bool nft_comment_parse(const char *s, struct nft_chain_comment *out)
 	} else {
 		return false;
 	}
-	if (!key(&s, "digest") || !number(&s, 16, &c.digest) || *s)
+	if (!key(&s, "digest") || !number(&s, 16, &c.digest))
+		return false;
+	/* Written only when the service logs its refusals. */
+	if (*s && key(&s, "log")) {
+		char *end;
+
+		c.log.on = true;
+		errno = 0;
+		c.log.rate = (uint32_t)strtoul(s, &end, 10);
+		if (*end != '/')
+			return false;
+		c.log.unit = (uint32_t)strtoul(end + 1, &end, 10);
+		if (*end != '/')
+			return false;
+		c.log.burst = (uint32_t)strtoul(end + 1, &end, 10);
+		if (errno || *end || !c.log.rate || !c.log.unit)
+			return false;
+		s = end;
+	}
+	if (*s)
 		return false;
 	*out = c;
+	return true;
+}
+
+/*
+ * The kernel puts the prefix right before "IN=", so it ends with a space.
+ * "REJECT" is the verdict, as log analysers read it from iptables
+ * prefixes: logwatch's iptables service files such lines as "Rejected".
+ */
+#define LOG_VERDICT " REJECT: "
+
+void nft_log_prefix(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, COMMENT_TAG " %s" LOG_VERDICT, name);
+}
+
+bool nft_log_prefix_parse(const char *prefix, char *name, size_t size)
+{
+	size_t tag = strlen(COMMENT_TAG " "), len;
+	const char *end;
+
+	if (strncmp(prefix, COMMENT_TAG " ", tag) != 0)
+		return false;
+	prefix += tag;
+	end = strstr(prefix, LOG_VERDICT);
+	if (!end || end[strlen(LOG_VERDICT)])
+		return false;
+	len = (size_t)(end - prefix);
+	if (!len || len >= size)
+		return false;
+	/* A service name's characters only: it is printed and put in JSON. */
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)prefix[i]) &&
+		    !strchr("_.-", prefix[i]))
+			return false;
+	memcpy(name, prefix, len);
+	name[len] = '\0';
 	return true;
 }

@@ -260,3 +260,46 @@ void rb_oifname(struct rule_builder *rb, const char *name)
 	rb_meta_load(rb, NFT_META_OIFNAME, NFT_REG_1);
 	rb_cmp(rb, NFT_REG_1, NFT_CMP_EQ, padded, sizeof(padded));
 }
+
+void rb_limit(struct rule_builder *rb, uint32_t rate, uint32_t unit,
+	      uint32_t burst)
+{
+	struct nftnl_expr *e = rb_expr(rb, "limit");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, rate);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, unit);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, burst);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+	rb_add(rb, e);
+}
+
+/*
+ * Level warning (4), as iptables' LOG target by default: what syslog
+ * daemons and log analysers expect of firewall lines.
+ */
+void rb_log_syslog(struct rule_builder *rb, const char *prefix)
+{
+	struct nftnl_expr *e = rb_expr(rb, "log");
+
+	if (!e)
+		return;
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, 4);
+	rb_add(rb, e);
+}
+
+void rb_log_group(struct rule_builder *rb, uint16_t group, uint32_t snaplen,
+		  const char *prefix)
+{
+	struct nftnl_expr *e = rb_expr(rb, "log");
+
+	if (!e)
+		return;
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix);
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, snaplen);
+	rb_add(rb, e);
+}

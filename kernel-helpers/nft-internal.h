@@ -31,6 +31,9 @@
 #define SET_EXCLUSIVE4 "exclusive_ip4"
 #define SET_EXCLUSIVE6 "exclusive_ip6"
 #define COUNTER_OTHERS "others_refused"
+#define COUNTER_OTHERS_LOGGED "others_logged"
+/* Where others' refusals go when their log is on (see nft-ruleset.c). */
+#define CHAIN_REFUSE_OTHERS "refuse_others"
 
 /* nftables' datatype numbers, so that `nft list` shows the sets' keys. */
 #define NFT_TYPE_IPADDR 7
@@ -136,6 +139,14 @@ void rb_nfproto(struct rule_builder *rb, int family);
 void rb_oifname(struct rule_builder *rb, const char *name);
 /* Offset of the destination address in the network header. */
 uint32_t daddr_offset(int family);
+/* limit rate RATE/UNIT burst BURST packets: ends the rule when over. */
+void rb_limit(struct rule_builder *rb, uint32_t rate, uint32_t unit,
+	      uint32_t burst);
+/* log prefix PREFIX to the kernel log (syslog level warning). */
+void rb_log_syslog(struct rule_builder *rb, const char *prefix);
+/* log group GROUP snaplen SNAPLEN prefix PREFIX: an NFLOG event. */
+void rb_log_group(struct rule_builder *rb, uint16_t group, uint32_t snaplen,
+		  const char *prefix);
 /* The protocol, destination and ports of one Allow=. */
 void rb_match_allow(struct rule_builder *rb, const struct nft_allow *a);
 

@@ -87,6 +87,87 @@ static int allow_rule(const char *chain, const struct nft_allow *a,
 	return emit(rb.rule, desc, ctx);
 }
 
+/* Enough for the IP and transport headers that `confine watch` reads. */
+#define LOG_SNAPLEN 128
+
+/*
+ * The two rules that log a refusal before the rule that refuses it: a
+ * kernel log line under a token bucket, counted (a limit that is over
+ * ends its rule, so the line and its counter are skipped together and
+ * refused minus logged is what the bucket suppressed), then an NFLOG
+ * event for `confine watch`, never limited: nfnetlink_log drops what no
+ * one reads, and a reader counts what it lost. Neither has a verdict.
+ * Only refused packets reach them: allowed ones were accepted above.
+ */
+static int log_rules(const char *chain, const char *name,
+		     const struct nft_log *log, const char *logged,
+		     rule_sink emit, void *ctx)
+{
+	struct rule_builder rb = { rule_new(chain), 0 };
+	char prefix[NFT_SERVICE_NAME_MAX + 32];
+	int r;
+
+	nft_log_prefix(name, prefix, sizeof(prefix));
+	if (!rb.rule)
+		return -ENOMEM;
+	rb_limit(&rb, log->rate, log->unit, log->burst);
+	rb_counter(&rb, logged);
+	rb_log_syslog(&rb, prefix);
+	if (rb.err) {
+		nftnl_rule_free(rb.rule);
+		return rb.err;
+	}
+	r = emit(rb.rule, "log refusals to the kernel log, rate-limited", ctx);
+	if (r < 0)
+		return r;
+	rb = (struct rule_builder){ rule_new(chain), 0 };
+	if (!rb.rule)
+		return -ENOMEM;
+	rb_log_group(&rb, NFT_LOG_GROUP, LOG_SNAPLEN, prefix);
+	if (rb.err) {
+		nftnl_rule_free(rb.rule);
+		return rb.err;
+	}
+	return emit(rb.rule, "send refusals to nflog group", ctx);
+}
+
+/*
+ * Refuses verify's probe datagrams before the log rules see them, counted
+ * apart (verify adds the counts up), so that the refused count is of the
+ * refusals that the log rules saw.
+ */
+static int probe_rules(const char *chain, const char *probed, rule_sink emit,
+		       void *ctx)
+{
+	static const char *const addrs[] = { NFT_PROBE_ADDR4, NFT_PROBE_ADDR6 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+		int family = i ? AF_INET6 : AF_INET;
+		struct nft_allow probe = { .l4proto = IPPROTO_UDP,
+					   .dst = { .family = family,
+						    .len = i ? 128 : 32 },
+					   .port_min = NFT_PROBE_PORT,
+					   .port_max = NFT_PROBE_PORT };
+		struct rule_builder rb = { rule_new(chain), 0 };
+		int r;
+
+		inet_pton(family, addrs[i], probe.dst.addr.bytes);
+		if (!rb.rule)
+			return -ENOMEM;
+		rb_match_allow(&rb, &probe);
+		rb_counter(&rb, probed);
+		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
+		if (rb.err) {
+			nftnl_rule_free(rb.rule);
+			return rb.err;
+		}
+		r = emit(rb.rule, "refuse status's probe unlogged", ctx);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int service_rules(const struct nft_service_spec *spec, uint32_t mask,
 			 rule_sink emit, void *ctx)
 {
@@ -116,6 +197,21 @@ static int service_rules(const struct nft_service_spec *spec, uint32_t mask,
 			if (r < 0)
 				return r;
 		}
+	}
+	if (spec->log.on) {
+		_cleanup_free_ char *logged =
+			service_counter(spec->name, "logged");
+		_cleanup_free_ char *probed =
+			service_counter(spec->name, "probed");
+
+		if (!logged || !probed)
+			return -ENOMEM;
+		r = probe_rules(chain, probed, emit, ctx);
+		if (r < 0)
+			return r;
+		r = log_rules(chain, spec->name, &spec->log, logged, emit, ctx);
+		if (r < 0)
+			return r;
 	}
 	rb = (struct rule_builder){ rule_new(chain), 0 };
 	if (!rb.rule)
@@ -187,7 +283,8 @@ static int xcast_rules(const struct nft_service_spec *svc, rule_sink emit,
 			rb_cmp(&rb, NFT_REG_1, NFT_CMP_LTE, &hi, sizeof(hi));
 		}
 		rb_counter(&rb, COUNTER_OTHERS);
-		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
+		/* Logged there when others' log is on; refused either way. */
+		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE_OTHERS);
 		if (rb.err) {
 			nftnl_rule_free(rb.rule);
 			return rb.err;
@@ -628,7 +725,7 @@ static void batch_accept_replies(struct batch *bt, const char *chain)
 
 /* daddr . l4proto @exclusive_ipN counter goto refuse, for both families. */
 static void batch_refuse_exclusive(struct batch *bt, const char *chain,
-				   const char *whose)
+				   const char *whose, const char *to)
 {
 	char what[96];
 
@@ -645,7 +742,7 @@ static void batch_refuse_exclusive(struct batch *bt, const char *chain,
 		rb_lookup(&rb, f ? SET_EXCLUSIVE6 : SET_EXCLUSIVE4,
 			  NFT_REG32_00, false);
 		rb_counter(&rb, COUNTER_OTHERS);
-		rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
+		rb_verdict(&rb, NFT_GOTO, to);
 		snprintf(what, sizeof(what),
 			 "refuse %s IPv%d packets to exclusive destinations",
 			 whose, f ? 6 : 4);
@@ -700,14 +797,64 @@ static void batch_xcast_jumps(struct batch *bt)
 }
 
 /*
+ * Chain refuse_others: the log rules of others' refusals at exclusive
+ * destinations, then goto refuse. The lookups go there only when the log
+ * is on (refused packets then pay for one more chain, allowed ones for
+ * nothing).
+ */
+static void batch_refuse_others_chain(struct batch *bt,
+				      const struct nft_log *log)
+{
+	struct emit_ctx ec = { bt, NFT_LOG_OTHERS };
+	struct rule_builder rb;
+
+	batch_chain_fresh(bt, CHAIN_REFUSE_OTHERS, NULL);
+	if (log->on &&
+	    log_rules(CHAIN_REFUSE_OTHERS, NFT_LOG_OTHERS, log,
+		      COUNTER_OTHERS_LOGGED, emit_to_batch, &ec) < 0) {
+		bt->oom = bt->oom ? bt->oom : -ENOMEM;
+		return;
+	}
+	/*
+	 * Also when the log is off: a chain that something still jumps to
+	 * must never end without a verdict, or the packet would go on.
+	 */
+	rb = (struct rule_builder){ rule_new(CHAIN_REFUSE_OTHERS), 0 };
+	rb_verdict(&rb, NFT_GOTO, CHAIN_REFUSE);
+	batch_built_rule(bt, &rb, "then refuse");
+}
+
+/*
+ * Others' log: on when an exclusive service that stays installed logs its
+ * refusals, with the most generous of their rates and bursts.
+ */
+static void others_log_add(struct nft_log *others, bool exclusive,
+			   const struct nft_log *log)
+{
+	if (!exclusive || !log->on)
+		return;
+	if (!others->on || (uint64_t)log->rate * others->unit >
+				   (uint64_t)others->rate * log->unit) {
+		others->rate = log->rate;
+		others->unit = log->unit;
+	}
+	if (log->burst > others->burst)
+		others->burst = log->burst;
+	others->on = true;
+}
+
+/*
  * The base chains' rules, for the given sorted, distinct levels, and chain
  * xcast, which jumps to the xcast_NAME chain of each of the n_x exclusive
  * services named in xnames (those chains must exist by now).
  */
 static void batch_output_rules(struct batch *bt, uint32_t mask,
 			       const uint32_t *levels, size_t n_levels,
-			       char *const *xnames, size_t n_x)
+			       char *const *xnames, size_t n_x,
+			       const struct nft_log *others_log)
 {
+	const char *refuse_others = others_log->on ? CHAIN_REFUSE_OTHERS :
+						     CHAIN_REFUSE;
 	struct rule_builder rb;
 	char map[64], what[96];
 
@@ -748,7 +895,7 @@ static void batch_output_rules(struct batch *bt, uint32_t mask,
 	rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
 	rb_set_mark(&rb, mask, 0);
 	batch_built_rule(bt, &rb, "clear the mark field of unconfined packets");
-	batch_refuse_exclusive(bt, CHAIN_OUTPUT, "others'");
+	batch_refuse_exclusive(bt, CHAIN_OUTPUT, "others'", refuse_others);
 	if (n_x)
 		batch_xcast_jumps(bt);
 
@@ -759,7 +906,7 @@ static void batch_output_rules(struct batch *bt, uint32_t mask,
 	 */
 	batch_base_chain(bt, CHAIN_FORWARD, "filter", NF_INET_FORWARD);
 	batch_accept_replies(bt, CHAIN_FORWARD);
-	batch_refuse_exclusive(bt, CHAIN_FORWARD, "forwarded");
+	batch_refuse_exclusive(bt, CHAIN_FORWARD, "forwarded", refuse_others);
 }
 
 /*
@@ -896,7 +1043,8 @@ static int batch_service_chain(struct batch *bt, uint32_t mask,
 					.mask = mask,
 					.table = svc->table,
 					.exclusive = svc->exclusive,
-					.digest = svc->digest };
+					.digest = svc->digest,
+					.log = svc->log };
 	char comment[NFTNL_UDATA_COMMENT_MAXLEN];
 	struct emit_ctx ec = { bt, svc->name };
 	int r;
@@ -921,6 +1069,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 	_cleanup_free_ char **xnames = NULL;
 	_cleanup_(name_map_free) struct name_map by_name = { 0 };
 	size_t n_levels = 0, n_x = 0;
+	struct nft_log others_log = { 0 };
 	struct batch bt;
 	int r;
 
@@ -932,15 +1081,18 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 
 		if (spec_find(&by_name, specs, s->name))
 			continue;
+		others_log_add(&others_log, s->exclusive, &s->log);
 		for (size_t j = 0; j < s->n_cgroups; j++)
 			if (add_level(&levels, &n_levels, s->cgroups[j].level))
 				return -ENOMEM;
 	}
-	for (size_t i = 0; i < n_specs; i++)
+	for (size_t i = 0; i < n_specs; i++) {
+		others_log_add(&others_log, specs[i].exclusive, &specs[i].log);
 		for (size_t j = 0; j < specs[i].n_cgroups; j++)
 			if (add_level(&levels, &n_levels,
 				      specs[i].cgroups[j].level))
 				return -ENOMEM;
+	}
 	if (n_levels)
 		qsort(levels, n_levels, sizeof(*levels), cmp_u32);
 
@@ -953,7 +1105,11 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 	batch_exclusive_set(&bt, AF_INET6);
 	if (!installed->table_present)
 		batch_counter(&bt, NFT_MSG_NEWOBJ, COUNTER_OTHERS);
+	if (!installed->has_others_logged)
+		batch_counter(&bt, NFT_MSG_NEWOBJ, COUNTER_OTHERS_LOGGED);
 	batch_refuse_chain(&bt);
+	/* Before the xcast_NAME chains, which go there. */
+	batch_refuse_others_chain(&bt, &others_log);
 	for (size_t i = 0; i < n_levels; i++)
 		batch_cgroup_map(&bt, NFT_MSG_NEWSET, levels[i]);
 
@@ -1010,6 +1166,19 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 			batch_counter(&bt, NFT_MSG_NEWOBJ, a);
 			batch_counter(&bt, NFT_MSG_NEWOBJ, rf);
 		}
+		if (!is || !is->has_logged_counter) {
+			_cleanup_free_ char *lg =
+				service_counter(svc->name, "logged");
+			_cleanup_free_ char *pr =
+				service_counter(svc->name, "probed");
+
+			if (!lg || !pr) {
+				r = -ENOMEM;
+				goto out;
+			}
+			batch_counter(&bt, NFT_MSG_NEWOBJ, lg);
+			batch_counter(&bt, NFT_MSG_NEWOBJ, pr);
+		}
 		r = batch_service_chain(&bt, mark_mask, svc, is);
 		if (r < 0)
 			goto out;
@@ -1057,7 +1226,8 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 			goto out;
 		}
 	}
-	batch_output_rules(&bt, mark_mask, levels, n_levels, xnames, n_x);
+	batch_output_rules(&bt, mark_mask, levels, n_levels, xnames, n_x,
+			   &others_log);
 	/* Now that chain xcast no longer jumps there. */
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];
@@ -1098,6 +1268,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 	_cleanup_free_ char **xnames = NULL;
 	_cleanup_(name_map_free) struct name_map listed = { 0 };
 	size_t n_levels = 0, remaining = 0, n_x = 0;
+	struct nft_log others_log = { 0 };
 	struct batch bt;
 	int r;
 
@@ -1111,6 +1282,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		if (n_names && name_listed(&listed, names, s->name))
 			continue;
 		remaining++;
+		others_log_add(&others_log, s->exclusive, &s->log);
 		if (s->exclusive &&
 		    add_name(&xnames, &n_x, (char *)s->name) < 0)
 			return -ENOMEM;
@@ -1147,13 +1319,27 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		batch_del_chain(&bt, chain);
 		batch_counter(&bt, NFT_MSG_DELOBJ, a);
 		batch_counter(&bt, NFT_MSG_DELOBJ, rf);
+		if (s->has_logged_counter) {
+			_cleanup_free_ char *lg =
+				service_counter(s->name, "logged");
+			_cleanup_free_ char *pr =
+				service_counter(s->name, "probed");
+
+			if (!lg || !pr) {
+				r = -ENOMEM;
+				goto out;
+			}
+			batch_counter(&bt, NFT_MSG_DELOBJ, lg);
+			batch_counter(&bt, NFT_MSG_DELOBJ, pr);
+		}
 	}
 	for (size_t i = 0; i < installed->n_exclusive; i++)
 		if (name_listed(&listed, names, installed->exclusive[i].owner))
 			batch_exclusive_elem(&bt, NFT_MSG_DELSETELEM,
 					     &installed->exclusive[i]);
+	batch_refuse_others_chain(&bt, &others_log);
 	batch_output_rules(&bt, installed->mark_mask, levels, n_levels, xnames,
-			   n_x);
+			   n_x, &others_log);
 	/* Now that chain xcast no longer jumps there. */
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];

@@ -147,6 +147,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 		.table = cc.table,
 		.exclusive = cc.exclusive,
 		.digest = cc.digest,
+		.log = cc.log,
 	};
 	memcpy(s->services[s->n_services - 1].name, cc.name, sizeof(cc.name));
 	s->mark_mask = cc.mask;
@@ -270,7 +271,8 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 static int obj_cb(const struct nlmsghdr *nlh, void *data)
 {
 	_cleanup_(nftnl_obj_freep) struct nftnl_obj *o = nftnl_obj_alloc();
-	static const char *const kinds[] = { "_allowed", "_refused" };
+	static const char *const kinds[] = { "_allowed", "_refused", "_logged",
+					     "_probed" };
 	struct nft_state *s = data;
 	char svc_name[NFT_SERVICE_NAME_MAX + 1];
 	struct nft_service *svc;
@@ -290,6 +292,11 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 		s->others_refused = pkts;
 		return MNL_CB_OK;
 	}
+	if (strcmp(name, COUNTER_OTHERS_LOGGED) == 0) {
+		s->has_others_logged = true;
+		s->others_logged = pkts;
+		return MNL_CB_OK;
+	}
 	/* svc_NAME_allowed, svc_NAME_refused: NAME may hold '_' itself. */
 	len = strlen(name);
 	if (strncmp(name, SERVICE_CHAIN_PREFIX, strlen(SERVICE_CHAIN_PREFIX)))
@@ -307,10 +314,22 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 		memcpy(svc_name, name + strlen(SERVICE_CHAIN_PREFIX), nlen);
 		svc_name[nlen] = '\0';
 		svc = (struct nft_service *)nft_state_find(s, svc_name);
-		if (svc && k == 0)
+		if (!svc)
+			continue;
+		switch (k) {
+		case 0:
 			svc->allowed_packets = pkts;
-		else if (svc)
+			break;
+		case 1:
 			svc->refused_packets = pkts;
+			break;
+		case 2:
+			svc->has_logged_counter = true;
+			svc->logged_packets = pkts;
+			break;
+		default:
+			svc->probe_packets = pkts;
+		}
 	}
 	return MNL_CB_OK;
 }
@@ -401,7 +420,8 @@ static int counter_cb(const struct nlmsghdr *nlh, void *data)
 int nft_service_packets(struct nft *n, const char *name, uint64_t *out,
 			struct failure *fail)
 {
-	static const char *const kinds[] = { "allowed", "refused" };
+	/* A probe is refused before the log rules, on a counter of its own. */
+	static const char *const kinds[] = { "allowed", "refused", "probed" };
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	uint64_t pkts = 0;
 

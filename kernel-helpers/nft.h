@@ -19,6 +19,7 @@
  *       meta mark set meta mark & ~MASK      field 0: "unconfined"
  *       ip daddr . meta l4proto @exclusive_ip4 counter goto refuse
  *       ip6 daddr . meta l4proto @exclusive_ip6 counter goto refuse
+ *                 (goto refuse_others while others' log is on)
  *       meta l4proto udp fib daddr type broadcast jump xcast
  *       meta l4proto udp fib daddr type multicast jump xcast
  *   chain forward (filter hook, priority mangle)
@@ -27,10 +28,16 @@
  *   chain xcast                          one jump per exclusive service
  *       jump xcast_NAME
  *   chain xcast_NAME                     its UDP ports, for others'
- *       udp dport P counter goto refuse  broadcast and multicast
+ *       udp dport N counter goto refuse_others  broadcast, multicast
  *   chain svc_NAME (comment: mark, table, exclusive, mask)
  *       <allow match> oifname IF counter mark set (mark & ~MASK) | M accept
+ *       with LogRefused=yes (log_rules() in nft-ruleset.c):
+ *         <status's probe> counter goto refuse    not logged
+ *         limit rate R burst B counter log prefix P   kernel log
+ *         log prefix P group NFT_LOG_GROUP       confine watch
  *       counter goto refuse
+ *   chain refuse_others                  others' log rules, if on
+ *       goto refuse
  *   chain refuse
  *       meta l4proto tcp reject with tcp reset
  *       reject with icmpx admin-prohibited
@@ -82,6 +89,38 @@ struct nft_allow {
 	const char *desc; /* "udp 10.99.0.1:514", for messages */
 };
 
+/*
+ * The NFLOG group of confine's refusal events (nfnetlink_log), which
+ * `confine watch` binds; one per network namespace.
+ */
+#define NFT_LOG_GROUP 6809
+
+/*
+ * A service's refusal log: a kernel log line per refused packet, at most
+ * burst at once and rate per unit seconds after that, and an NFLOG event
+ * (group NFT_LOG_GROUP) for every one. on false: neither.
+ */
+struct nft_log {
+	bool on;
+	uint32_t rate, unit, burst;
+};
+
+/*
+ * The datagram with which `run` and `status` prove that a cgroup's sockets
+ * are the service's (engine/verify.c): empty UDP to port 9 of the first of
+ * these that the service may not reach. It is refused like any other, but
+ * not logged: a status check is not an event.
+ */
+#define NFT_PROBE_ADDR4 "127.255.255.254"
+#define NFT_PROBE_ADDR6 "::1"
+#define NFT_PROBE_PORT 9
+
+/* "confine NAME REJECT: ", the prefix of NAME's log lines and events. */
+void nft_log_prefix(const char *name, char *buf, size_t size);
+/* The name in such a prefix ("others" for those of no service). */
+bool nft_log_prefix_parse(const char *prefix, char *name, size_t size);
+#define NFT_LOG_OTHERS "others"
+
 /* A service to install: its chain, its cgroups, its exclusive ranges. */
 struct nft_service_spec {
 	const char *name; /* at most NFT_SERVICE_NAME_MAX characters */
@@ -89,6 +128,7 @@ struct nft_service_spec {
 	uint32_t table;
 	bool exclusive;
 	uint32_t digest; /* of what it was made from; kept in the comment */
+	struct nft_log log;
 	const struct nft_allow *allows;
 	size_t n_allows;
 	const struct nft_cgroup *cgroups;
@@ -103,11 +143,13 @@ struct nft_chain_comment {
 	uint32_t table;
 	bool exclusive;
 	uint32_t digest;
+	struct nft_log log; /* kept so that others' log can be rebuilt */
 };
 
 /*
  * "confine NAME mark=0x14 mask=0xff000000 table=20 exclusive=yes
- * digest=0a1b2c3d". Returns 0, or -ENAMETOOLONG when it does not fit.
+ * digest=0a1b2c3d", and " log=6/60/10" (rate/unit/burst) when the
+ * service logs its refusals. Returns 0, or -ENAMETOOLONG when it does not fit.
  */
 int nft_comment_format(const struct nft_chain_comment *c, char *buf,
 		       size_t size);
@@ -121,9 +163,18 @@ struct nft_service {
 	uint32_t table;
 	bool exclusive;
 	uint32_t digest; /* of the policy it was installed from */
+	struct nft_log log;
 	struct nft_cgroup *cgroups;
 	size_t n_cgroups;
 	uint64_t allowed_packets, refused_packets;
+	bool has_logged_counter; /* and the probed one */
+	uint64_t logged_packets; /* refusals that made a log line */
+	/*
+	 * verify's probes, refused unlogged and uncounted as refusals while
+	 * the log is on, so that refused minus logged is what the rate limit
+	 * suppressed.
+	 */
+	uint64_t probe_packets;
 };
 
 /* An element of an exclusive_ip4/6 set: a destination range and its owner. */
@@ -142,6 +193,8 @@ struct nft_state {
 	struct nft_exclusive *exclusive;
 	size_t n_exclusive;
 	uint64_t others_refused; /* packets of no service refused */
+	bool has_others_logged;
+	uint64_t others_logged;
 };
 
 int nft_read_state(struct nft *n, struct nft_state *out, struct failure *fail);

@@ -609,11 +609,146 @@ static bool normalize_parent(char *s)
 	return true;
 }
 
+/* N/second, N/minute, N/hour or N/day; N from 1 to max. */
+static bool parse_rate(const char *s, uint32_t max, struct rate *out)
+{
+	static const struct {
+		const char *name;
+		uint32_t seconds;
+	} units[] = { { "second", 1 },
+		      { "minute", 60 },
+		      { "hour", 3600 },
+		      { "day", 86400 } };
+	const char *slash = strchr(s, '/');
+	char num[16];
+	uint32_t n;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(num))
+		return false;
+	memcpy(num, s, (size_t)(slash - s));
+	num[slash - s] = '\0';
+	if (!parse_dec(num, max, &n) || !n)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(slash + 1, units[i].name) == 0) {
+			*out = (struct rate){ n, units[i].seconds };
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The log keys, in [Service] or [Confine] alike. Returns 1 when key was
+ * one of them and taken, 0 when it failed, -1 when it is another key.
+ */
+static int log_key(struct parser *p, const char *key, const char *value,
+		   bool *on, unsigned *on_line, struct rate *rate,
+		   uint32_t *burst)
+{
+	if (strcmp(key, "LogRefused") == 0) {
+		if (*on_line)
+			return fail(p, "LogRefused= given twice in a section");
+		if (!parse_bool(value, on))
+			return fail(p, "LogRefused=%s: expected yes or no",
+				    value);
+		*on_line = p->line;
+		return 1;
+	}
+	if (strcmp(key, "LogRate") == 0) {
+		if (!parse_rate(value, 100000, rate))
+			return fail(p,
+				    "LogRate=%s: expected N/second, N/minute, "
+				    "N/hour or N/day with N from 1 to 100000, "
+				    "such as 6/minute",
+				    value);
+		return 1;
+	}
+	if (strcmp(key, "LogBurst") == 0) {
+		if (!parse_dec(value, 100000, burst) || !*burst)
+			return fail(p,
+				    "LogBurst=%s: expected a number of lines "
+				    "from 1 to 100000",
+				    value);
+		return 1;
+	}
+	return -1;
+}
+
+/*
+ * OnRefused=/usr/local/bin/alert --mail root: a program by absolute path
+ * and its arguments, split at blanks, run without a shell; nothing of a
+ * packet is ever added to it (the event is in the environment).
+ */
+static int parse_on_refused(struct parser *p, const char *value,
+			    struct command_line *out)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	struct command_line c = { .line = p->line };
+	char *save = NULL;
+	size_t n = 0;
+
+	if (!copy)
+		return fail(p, "out of memory");
+	if (out->argv)
+		return fail(p, "OnRefused= given twice in a section");
+	c.argv = calloc(strlen(value) / 2 + 2, sizeof(*c.argv));
+	if (!c.argv)
+		return fail(p, "out of memory");
+	for (char *w = strtok_r(copy, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
+		c.argv[n] = strdup(w);
+		if (!c.argv[n++]) {
+			command_line_free(&c);
+			return fail(p, "out of memory");
+		}
+	}
+	if (!n || c.argv[0][0] != '/') {
+		command_line_free(&c);
+		return fail(p,
+			    "OnRefused=%s: expected the absolute path of a "
+			    "program and its arguments, such as "
+			    "OnRefused=/usr/local/bin/confine-mail root",
+			    value);
+	}
+	*out = c;
+	return 1;
+}
+
 static int confine_key(struct parser *p, const char *key, const char *value)
 {
 	char where[512];
+	int r;
 
 	snprintf(where, sizeof(where), "%s:%u", p->path, p->line);
+	r = log_key(p, key, value, &p->plan->log_refused,
+		    &p->plan->log_refused_line, &p->plan->log_rate,
+		    &p->plan->log_burst);
+	if (r >= 0)
+		return r;
+	if (strcmp(key, "OnRefused") == 0)
+		return parse_on_refused(p, value, &p->plan->on_refused);
+	if (strcmp(key, "AlertRate") == 0 || strcmp(key, "AlertLimit") == 0) {
+		struct rate *dst = key[5] == 'R' ? &p->plan->alert_rate :
+						   &p->plan->alert_limit;
+
+		if (!parse_rate(value, 100000, dst))
+			return fail(p,
+				    "%s=%s: expected N/second, N/minute, "
+				    "N/hour or N/day with N from 1 to 100000, "
+				    "such as 1/hour",
+				    key, value);
+		return 1;
+	}
+	if (strcmp(key, "AlertTimeout") == 0) {
+		if (!parse_dec(value, 3600, &p->plan->alert_timeout) ||
+		    !p->plan->alert_timeout)
+			return fail(p,
+				    "AlertTimeout=%s: expected seconds from 1 "
+				    "to 3600",
+				    value);
+		return 1;
+	}
 	if (strcmp(key, "MarkMask") == 0) {
 		uint32_t mask, field;
 		unsigned bits;
@@ -681,8 +816,9 @@ static int confine_key(struct parser *p, const char *key, const char *value)
 		return 1;
 	}
 	return fail(p,
-		    "unknown key %s in [Confine]; expected MarkMask= or "
-		    "CgroupParent=",
+		    "unknown key %s in [Confine]; expected MarkMask=, "
+		    "CgroupParent=, LogRefused=, LogRate=, LogBurst=, "
+		    "OnRefused=, AlertRate=, AlertLimit= or AlertTimeout=",
 		    key);
 }
 
@@ -723,6 +859,12 @@ static int service_key(struct parser *p, const char *key, const char *value)
 	size_t other = 0;
 	int r;
 
+	r = log_key(p, key, value, &svc->log_refused, &svc->log_refused_line,
+		    &svc->log_rate, &svc->log_burst);
+	if (r >= 0)
+		return r;
+	if (strcmp(key, "OnRefused") == 0)
+		return parse_on_refused(p, value, &svc->on_refused);
 	if (strcmp(key, "Name") == 0) {
 		if (p->seen_name)
 			return fail(p, "Name= given twice in one [Service]");
@@ -732,6 +874,12 @@ static int service_key(struct parser *p, const char *key, const char *value)
 				    "digits, '_', '.' or '-', not starting "
 				    "with '.' or '-'",
 				    value, SERVICE_NAME_MAX);
+		/* The refusal log's name for the processes of no service. */
+		if (strcmp(value, "others") == 0)
+			return fail(p,
+				    "Name=others: reserved; confine's refusal "
+				    "log names the processes of no service "
+				    "'others'");
 		pre = reserved_prefix(value, strlen(value));
 		if (pre)
 			return fail(p,
@@ -829,7 +977,7 @@ static int service_key(struct parser *p, const char *key, const char *value)
 	return fail(p,
 		    "unknown key %s in [Service]; expected Name=, Allow=, "
 		    "Exclusive=, Route=, Mark=, Table=, KeepCapabilities=, "
-		    "User= or Group=",
+		    "User=, Group=, Log*= or OnRefused=",
 		    key);
 }
 

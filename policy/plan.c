@@ -18,7 +18,10 @@
 
 void plan_init(struct plan *plan)
 {
-	*plan = (struct plan){ .mark_mask = DEFAULT_MARK_MASK };
+	*plan = (struct plan){ .mark_mask = DEFAULT_MARK_MASK,
+			       .alert_rate = DEFAULT_ALERT_RATE,
+			       .alert_limit = DEFAULT_ALERT_LIMIT,
+			       .alert_timeout = DEFAULT_ALERT_TIMEOUT };
 	snprintf(plan->cgroup_parent, sizeof(plan->cgroup_parent), "%s",
 		 DEFAULT_CGROUP_PARENT);
 }
@@ -29,7 +32,9 @@ void plan_free(struct plan *plan)
 		free(plan->services[i].file);
 		free(plan->services[i].allows);
 		free(plan->services[i].routes);
+		command_line_free(&plan->services[i].on_refused);
 	}
+	command_line_free(&plan->on_refused);
 	free(plan->services);
 	free(plan->mark_mask_where);
 	free(plan->cgroup_parent_where);
@@ -268,6 +273,21 @@ void plan_print(const struct plan *plan, FILE *out)
 			fprintf(out, "  table     auto\n");
 		fprintf(out, "  exclusive %s\n", svc->exclusive ? "yes" : "no");
 		/* Only when given, so that older plans print as they did. */
+		if (service_log(plan, svc).on) {
+			struct log_settings l = service_log(plan, svc);
+
+			rate_format(&l.rate, line, sizeof(line));
+			fprintf(out, "  log       refused, %s burst %u\n", line,
+				l.burst);
+		}
+		if (service_on_refused(plan, svc)) {
+			char *const *argv = service_on_refused(plan, svc);
+
+			fprintf(out, "  alert     ");
+			for (size_t j = 0; argv[j]; j++)
+				fprintf(out, "%s%s", j ? " " : "", argv[j]);
+			fputc('\n', out);
+		}
 		if (svc->user_line)
 			fprintf(out, "  user      %s\n", svc->user);
 		if (svc->group_line)
@@ -286,4 +306,50 @@ void plan_print(const struct plan *plan, FILE *out)
 			fprintf(out, "  route     %s\n", line);
 		}
 	}
+}
+
+struct log_settings service_log(const struct plan *plan,
+				const struct service *svc)
+{
+	struct log_settings l = { .on = plan->log_refused,
+				  .rate = DEFAULT_LOG_RATE,
+				  .burst = DEFAULT_LOG_BURST };
+
+	if (svc->log_refused_line)
+		l.on = svc->log_refused;
+	if (svc->log_rate.count)
+		l.rate = svc->log_rate;
+	else if (plan->log_rate.count)
+		l.rate = plan->log_rate;
+	if (svc->log_burst)
+		l.burst = svc->log_burst;
+	else if (plan->log_burst)
+		l.burst = plan->log_burst;
+	return l;
+}
+
+char *const *service_on_refused(const struct plan *plan,
+				const struct service *svc)
+{
+	if (svc->on_refused.argv)
+		return svc->on_refused.argv;
+	return plan->on_refused.argv;
+}
+
+void rate_format(const struct rate *r, char *buf, size_t size)
+{
+	const char *unit = r->unit == 1	   ? "second" :
+			   r->unit == 60   ? "minute" :
+			   r->unit == 3600 ? "hour" :
+					     "day";
+
+	snprintf(buf, size, "%u/%s", r->count, unit);
+}
+
+void command_line_free(struct command_line *c)
+{
+	for (size_t i = 0; c->argv && c->argv[i]; i++)
+		free(c->argv[i]);
+	free(c->argv);
+	*c = (struct command_line){ 0 };
 }

@@ -55,6 +55,38 @@ struct route {
 	unsigned line;
 };
 
+/*
+ * A rate as LogRate= and the alert limits take it: count per unit seconds
+ * ("10/minute" is count 10, unit 60). count 0: not given.
+ */
+struct rate {
+	uint32_t count;
+	uint32_t unit;
+};
+
+/*
+ * The refusal log of a service: LogRefused=, LogRate=, LogBurst=, each
+ * from the [Service], else from [Confine], else the defaults below.
+ */
+#define DEFAULT_LOG_RATE ((struct rate){ 6, 60 })
+#define DEFAULT_LOG_BURST 10u
+struct log_settings {
+	bool on;
+	struct rate rate;
+	uint32_t burst;
+};
+
+/* What `confine watch --alerts` may run, and how often ([Confine]). */
+#define DEFAULT_ALERT_RATE ((struct rate){ 1, 3600 })
+#define DEFAULT_ALERT_LIMIT ((struct rate){ 20, 3600 })
+#define DEFAULT_ALERT_TIMEOUT 10u
+
+/* "OnRefused=": a program and its arguments, split at blanks. */
+struct command_line {
+	char **argv; /* NULL-terminated, owned; NULL: not given */
+	unsigned line;
+};
+
 struct service {
 	char name[SERVICE_NAME_MAX + 1];
 	char *file; /* owned */
@@ -88,6 +120,12 @@ struct service {
 	unsigned user_line;
 	char group[64];
 	unsigned group_line;
+	/* Logging and alerts as given here; 0 lines: not given. */
+	bool log_refused;
+	unsigned log_refused_line;
+	struct rate log_rate;
+	uint32_t log_burst;
+	struct command_line on_refused;
 };
 
 struct plan {
@@ -98,6 +136,15 @@ struct plan {
 	size_t n_services;
 	/* "FILE:LINE" of MarkMask= and CgroupParent=; NULL: not given. */
 	char *mark_mask_where, *cgroup_parent_where;
+	/* [Confine]'s defaults for the services, and the alert limits. */
+	bool log_refused;
+	unsigned log_refused_line;
+	struct rate log_rate;
+	uint32_t log_burst;
+	struct command_line on_refused;
+	struct rate alert_rate; /* per service, destination and port */
+	struct rate alert_limit; /* for all alerts together */
+	uint32_t alert_timeout; /* seconds */
 	/* The services' positions by name, kept by the parser. */
 	struct name_map by_name;
 };
@@ -164,6 +211,16 @@ void route_format(const struct route *r, char *buf, size_t size);
 
 /* "NET_ADMIN" for capability 12 (the number when it has no name). */
 const char *capability_name(int cap, char *buf, size_t size);
+
+/* A service's refusal log, its own keys over [Confine]'s. */
+struct log_settings service_log(const struct plan *plan,
+				const struct service *svc);
+/* A service's OnRefused= over [Confine]'s; NULL when neither gives one. */
+char *const *service_on_refused(const struct plan *plan,
+				const struct service *svc);
+/* "6/minute" */
+void rate_format(const struct rate *r, char *buf, size_t size);
+void command_line_free(struct command_line *c);
 
 /* Print the plan as `confine check` shows it. */
 void plan_print(const struct plan *plan, FILE *out);

@@ -79,17 +79,19 @@ Name = fetch-2
 Allow=tcp 192.0.2.1:443
 P
 
-only "confine " check apply run remove status doctor guard wrap unwrap help --help --version
+only "confine " check apply run remove status doctor guard watch wrap unwrap help --help --version
 only "confine st" status
 only "confine --" --help --version
 only "confine status -" --netns --json --help
 only "confine doctor -" --netns --json --help
 only "confine guard -" --netns --help
+only "confine watch -" --netns --service -s --json --alerts --help
+only "confine watch -s o" others
 only "confine check --" --rules --help
 want "confine run -" --netns --policy -p --service -s --help --
 want "confine apply -" --netns --help
 want "confine remove -" --netns --help
-only "confine help " check apply run remove status doctor guard wrap unwrap help
+only "confine help " check apply run remove status doctor guard watch wrap unwrap help
 only "confine wrap -" --policy -p --service -s --dry-run --help
 only "confine unwrap -" --help
 only "confine wrap rsyslog -p $tmp/two.policy -s " syslog fetch-2

@@ -84,6 +84,24 @@ if [ -n "$unit" ] && command -v systemd-analyze >/dev/null; then
 	fi
 fi
 
+found "the watch's systemd unit, under the prefix" "$root/lib/systemd/system/confine-watch.service"
+unit=$(cat "$tmp/found")
+if [ -n "$unit" ] && grep -qx "ExecStart=$prefix/sbin/confine watch --alerts" "$unit"; then
+	pass "the unit starts the installed binary ($prefix/sbin/confine watch --alerts)"
+else
+	fail "the unit's ExecStart= is not $prefix/sbin/confine watch --alerts"
+fi
+if [ -n "$unit" ] && command -v systemd-analyze >/dev/null; then
+	sed "s|^ExecStart=$prefix/sbin/confine|ExecStart=$root/sbin/confine|" \
+		"$unit" >"$tmp/confine-watch.service"
+	if out=$(systemd-analyze verify --man=no "$tmp/confine-watch.service" 2>&1) &&
+		[ -z "$out" ]; then
+		pass "systemd-analyze verify finds nothing wrong with the watch unit"
+	else
+		fail "systemd-analyze verify of the watch unit: $out"
+	fi
+fi
+
 for page in man8/confine.8 man5/confine.policy.5; do
 	found "man page $page" "*/man/$page"
 	f=$(cat "$tmp/found")

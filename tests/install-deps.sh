@@ -29,6 +29,8 @@ packages=(
 	# the policy fuzzer (bench/fuzz.sh): libFuzzer's runtime is in
 	# libclang-rt-14-dev, which clang only recommends
 	clang libclang-rt-14-dev
+	# the log analysers that read the refusal log (netns/refusal-log.sh)
+	logwatch psad
 )
 
 missing=()

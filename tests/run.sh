@@ -34,13 +34,15 @@ run_demo=0
 
 # The integration tests that the sanitizer build runs too: between them
 # they exercise apply (first, again, changed, concurrent), run (standalone
-# and under a unit, the lock-in steps) and remove.
+# and under a unit, the lock-in steps) and remove; refusal-alerts runs
+# watch with its alert programs through a flood.
 asan_netns_tests=(
 	apply-idempotent-remove
 	rsyslog-forward
 	systemd-leaf
 	attack-cgroup-escape
 	concurrent-apply
+	refusal-alerts
 )
 
 # The package list is shared with lab/demo.

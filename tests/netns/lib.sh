@@ -60,6 +60,7 @@ readonly CLIENT2_V6=fd00:99:1::2
 # Filled in as the test goes, read by cleanup.
 TEST_PIDS=()        # processes this test started, killed by PID
 TEST_NETNS=()       # namespaces this test created
+TEST_RESTORE=()     # commands that undo a host setting the test changed
 TMPDIR_TEST=""      # scratch directory
 CGROUP2=""          # cgroup2 mount point (find_cgroup2), exported
 CG_TEST=""          # <cgroup2>/confine-test-$$, created and removed here
@@ -147,6 +148,19 @@ require_all() {
 	make_cgroup_subtree
 }
 
+# The kernel writes LOG lines of a network namespace other than the
+# initial one only with net.netfilter.nf_log_all_netns=1 (a namespace could
+# otherwise flood the host's log). Set for the test, restored on exit.
+allow_netns_kernel_log() {
+	local f=/proc/sys/net/netfilter/nf_log_all_netns old
+	[ -e "$f" ] || modprobe nf_log_syslog 2>/dev/null
+	old=$(cat "$f" 2>/dev/null) ||
+		skip "no $f (netfilter logging is not built into this kernel)"
+	[ "$old" = 1 ] && return 0
+	echo 1 >"$f" 2>/dev/null || skip "cannot set $f"
+	TEST_RESTORE+=("echo $old >$f")
+}
+
 # ---------------------------------------------------------------- cleanup
 
 kill_pid() {
@@ -171,7 +185,7 @@ cgroup_pids_recursive() {
 }
 
 cleanup() {
-	local rc=$? pid ns
+	local rc=$? pid ns undo
 	trap - EXIT
 	# A second signal must not cut the cleanup short and leave
 	# namespaces or cgroups behind.
@@ -195,6 +209,9 @@ cleanup() {
 			timeout 30 "$CONFINE" remove --netns "$ns" >/dev/null 2>&1
 		fi
 		ip netns del "$ns" 2>/dev/null
+	done
+	for undo in "${TEST_RESTORE[@]}"; do
+		eval "$undo"
 	done
 	if [ -n "$CG_TEST" ] && [ -d "$CG_TEST" ]; then
 		# rmdir depth first: children before parents.

@@ -60,7 +60,8 @@ check "status gives back the leaf path exactly: $want" \
 check "the JSON escapes the quote and the backslashes" \
 	grep -qF -- 'getty@tty\\x2d1\"quoted\\back.service' "$TMPDIR_TEST/status.json"
 
-# The same structure as before, field for field and in order.
+# The same structure as before, field for field and in order (the refusal
+# log's counters, "log" and "others_log", were added at the ends).
 keys=$("$PYTHON" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -71,8 +72,8 @@ print(",".join(s["cgroups"][0]))
 print(",".join(s["state"]))
 print(",".join(s["packets"]))' "$TMPDIR_TEST/status.json")
 check "the JSON keeps its fields and their order" test "$keys" = \
-"services,others_refused,leftovers
-name,mark,mark_mask,table,exclusive,cgroups,state,in_force,missing,packets
+"services,others_refused,leftovers,others_log
+name,mark,mark_mask,table,exclusive,cgroups,state,in_force,missing,packets,log
 path,id,sockets_marked,pids
 nft,rule_ipv4,rule_ipv6,unreachable_ipv4,unreachable_ipv6
 allowed,refused"

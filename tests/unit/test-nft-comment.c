@@ -32,7 +32,10 @@ static void round_trip(const struct nft_chain_comment *c, const char *what)
 		       back.mark_value == c->mark_value &&
 		       back.mask == c->mask && back.table == c->table &&
 		       back.exclusive == c->exclusive &&
-		       back.digest == c->digest,
+		       back.digest == c->digest && back.log.on == c->log.on &&
+		       (!c->log.on || (back.log.rate == c->log.rate &&
+				       back.log.unit == c->log.unit &&
+				       back.log.burst == c->log.burst)),
 	       what);
 }
 
@@ -62,6 +65,30 @@ int main(void)
 	round_trip(&c, "a name of the maximum length");
 	snprintf(c.name, sizeof(c.name), "web-1.front_end");
 	round_trip(&c, "a name with '-', '.' and '_'");
+	c.log = (struct nft_log){ true, 6, 60, 10 };
+	round_trip(&c, "a service that logs its refusals");
+	c.log = (struct nft_log){ true, 100000, 86400, 100000 };
+	round_trip(&c, "the largest log settings");
+	expect(!nft_comment_parse("confine x mark=0x1 mask=0xff000000 "
+				  "table=20 exclusive=no digest=1 log=6/60",
+				  &out),
+	       "a log without its burst");
+	expect(!nft_comment_parse("confine x mark=0x1 mask=0xff000000 "
+				  "table=20 exclusive=no digest=1 log=0/60/1",
+				  &out),
+	       "a log rate of 0");
+
+	nft_log_prefix("syslog", buf, sizeof(buf));
+	expect(strcmp(buf, "confine syslog REJECT: ") == 0,
+	       "the log prefix names the service and the verdict");
+	expect(nft_log_prefix_parse(buf, out.name, sizeof(out.name)) &&
+		       strcmp(out.name, "syslog") == 0,
+	       "the log prefix is read back");
+	expect(!nft_log_prefix_parse("ufw BLOCK: ", out.name, sizeof(out.name)),
+	       "another tool's prefix is not confine's");
+	expect(!nft_log_prefix_parse("confine a\"b\x1b REJECT: ", out.name,
+				     sizeof(out.name)),
+	       "a prefix whose name is not a service name's characters");
 
 	nft_comment_format(&c, buf, sizeof(buf));
 	expect(nft_comment_format(&c, buf, 20) < 0,
