@@ -80,9 +80,7 @@ check "a second watch in the namespace fails at once, saying why (exit $rc)" \
 	test "$rc" -eq 1 -a -n "$(grep -F "another program" <<<"$out")"
 
 # The confined rsyslogd, with one more forwarding action that its policy
-# does not allow: the log server's address, but another port. (A
-# destination that the service's routing table does not reach at all makes
-# no packet to log: connect() and sendto() fail with EHOSTUNREACH.)
+# does not allow: the log server's address, but another port.
 write_client_rsyslog_conf
 sed -i "\$i action(type=\"omfwd\" target=\"$SRV_V4\" port=\"$P_RSYSLOG\" protocol=\"udp\")" \
 	"$CLIENT_CONF"
@@ -100,13 +98,16 @@ logger -u "$CLIENT_SOCK" -t test "$tok"
 check "allowed: the message arrives at the log server over tcp4" \
 	wait_line "$SRV_LOG" "^$CLIENT_V4 imtcp .*via=tcp4 $tok" 10000
 
-# A confined probe to a port the service may not reach.
+# A confined probe to a port the service may not reach, and to an address
+# no Allow= names: the service has no routing table of its own that would
+# refuse it before a packet exists, so its chain refuses and logs it too.
 out=$("$CONFINE" run --netns "$CLIENT" -p "$policy" -s syslog -- \
 	"$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" "tcp:$SRV_V4:$P_PROBE" \
-	"tcp:[$SRV_V6]:$P_PROBE")
+	"tcp:[$SRV_V6]:$P_PROBE" "tcp:$SRV2_V4:$P_PROBE")
 echo "$out"
 check_refused_fast "$out" parent tcp "$SRV_V4" "$P_PROBE"
 check_refused_fast "$out" parent tcp "$SRV_V6" "$P_PROBE"
+check_refused_fast "$out" parent tcp "$SRV2_V4" "$P_PROBE"
 
 # An unconfined process at the service's exclusive destination.
 out=$(in_ns "$CLIENT" "$PYTHON" "$TMPDIR_TEST/probe.py" --token "$tok" \
@@ -141,6 +142,9 @@ check "the confined rsyslogd's refused datagram is logged" \
 check "the confined probe's refused connect is logged" \
 	busywait 5000 kernel_line "confine syslog REJECT:" \
 	"SRC=$CLIENT_V4 DST=$SRV_V4 .*PROTO=TCP SPT=[0-9]+ DPT=$P_PROBE .*SYN"
+check "the confined probe's refused connect to an address no Allow= names is logged" \
+	busywait 5000 kernel_line "confine syslog REJECT:" \
+	"SRC=$CLIENT2_V4 DST=$SRV2_V4 .*PROTO=TCP SPT=[0-9]+ DPT=$P_PROBE .*SYN"
 # The kernel writes IPv6 addresses in full.
 check "the confined probe's refused IPv6 connect is logged" \
 	busywait 5000 kernel_line "confine syslog REJECT:" \
