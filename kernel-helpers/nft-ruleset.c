@@ -848,7 +848,7 @@ static void others_log_add(struct nft_log *others, bool exclusive,
  * xcast, which jumps to the xcast_NAME chain of each of the n_x exclusive
  * services named in xnames (those chains must exist by now).
  */
-static void batch_output_rules(struct batch *bt, uint32_t mask,
+static void batch_output_rules(struct batch *bt, uint32_t mask, bool marks,
 			       const uint32_t *levels, size_t n_levels,
 			       char *const *xnames, size_t n_x,
 			       const struct nft_log *others_log)
@@ -890,23 +890,39 @@ static void batch_output_rules(struct batch *bt, uint32_t mask,
 	 * Everyone else's packets leave with confine's field cleared, so a
 	 * process that sets SO_MARK to a service's mark is not routed as
 	 * that service. A packet that carried no such bits is unchanged and
-	 * therefore not rerouted.
+	 * therefore not rerouted. Without services that have a mark (none
+	 * has routing of its own) there is nothing to pose as, and every
+	 * packet on the host is spared the rule.
 	 */
-	rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
-	rb_set_mark(&rb, mask, 0);
-	batch_built_rule(bt, &rb, "clear the mark field of unconfined packets");
-	batch_refuse_exclusive(bt, CHAIN_OUTPUT, "others'", refuse_others);
-	if (n_x)
+	if (marks) {
+		rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };
+		rb_set_mark(&rb, mask, 0);
+		batch_built_rule(bt, &rb,
+				 "clear the mark field of unconfined packets");
+	}
+	/* Others' packets are looked at only when something is exclusive. */
+	if (n_x) {
+		batch_refuse_exclusive(bt, CHAIN_OUTPUT, "others'",
+				       refuse_others);
 		batch_xcast_jumps(bt);
+	}
 
 	/*
 	 * Forwarded packets never pass the output hook: a container or VM
 	 * routed through this host would reach the exclusive destinations
 	 * (masqueraded, with this host's address) as if from nowhere.
+	 * Without exclusive destinations the chain goes (created first, so
+	 * that deleting it works whether or not it was there), and forwarded
+	 * traffic meets no hook of confine's.
 	 */
 	batch_base_chain(bt, CHAIN_FORWARD, "filter", NF_INET_FORWARD);
-	batch_accept_replies(bt, CHAIN_FORWARD);
-	batch_refuse_exclusive(bt, CHAIN_FORWARD, "forwarded", refuse_others);
+	if (n_x) {
+		batch_accept_replies(bt, CHAIN_FORWARD);
+		batch_refuse_exclusive(bt, CHAIN_FORWARD, "forwarded",
+				       refuse_others);
+	} else {
+		batch_del_chain(bt, CHAIN_FORWARD);
+	}
 }
 
 /*
@@ -1070,6 +1086,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 	_cleanup_(name_map_free) struct name_map by_name = { 0 };
 	size_t n_levels = 0, n_x = 0;
 	struct nft_log others_log = { 0 };
+	bool marks = false; /* a service has routing of its own */
 	struct batch bt;
 	int r;
 
@@ -1081,12 +1098,14 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 
 		if (spec_find(&by_name, specs, s->name))
 			continue;
+		marks |= s->mark_value != 0;
 		others_log_add(&others_log, s->exclusive, &s->log);
 		for (size_t j = 0; j < s->n_cgroups; j++)
 			if (add_level(&levels, &n_levels, s->cgroups[j].level))
 				return -ENOMEM;
 	}
 	for (size_t i = 0; i < n_specs; i++) {
+		marks |= specs[i].mark_value != 0;
 		others_log_add(&others_log, specs[i].exclusive, &specs[i].log);
 		for (size_t j = 0; j < specs[i].n_cgroups; j++)
 			if (add_level(&levels, &n_levels,
@@ -1226,7 +1245,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 			goto out;
 		}
 	}
-	batch_output_rules(&bt, mark_mask, levels, n_levels, xnames, n_x,
+	batch_output_rules(&bt, mark_mask, marks, levels, n_levels, xnames, n_x,
 			   &others_log);
 	/* Now that chain xcast no longer jumps there. */
 	for (size_t i = 0; i < installed->n_services; i++) {
@@ -1269,6 +1288,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 	_cleanup_(name_map_free) struct name_map listed = { 0 };
 	size_t n_levels = 0, remaining = 0, n_x = 0;
 	struct nft_log others_log = { 0 };
+	bool marks = false;
 	struct batch bt;
 	int r;
 
@@ -1282,6 +1302,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		if (n_names && name_listed(&listed, names, s->name))
 			continue;
 		remaining++;
+		marks |= s->mark_value != 0;
 		others_log_add(&others_log, s->exclusive, &s->log);
 		if (s->exclusive &&
 		    add_name(&xnames, &n_x, (char *)s->name) < 0)
@@ -1338,8 +1359,8 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 			batch_exclusive_elem(&bt, NFT_MSG_DELSETELEM,
 					     &installed->exclusive[i]);
 	batch_refuse_others_chain(&bt, &others_log);
-	batch_output_rules(&bt, installed->mark_mask, levels, n_levels, xnames,
-			   n_x, &others_log);
+	batch_output_rules(&bt, installed->mark_mask, marks, levels, n_levels,
+			   xnames, n_x, &others_log);
 	/* Now that chain xcast no longer jumps there. */
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];

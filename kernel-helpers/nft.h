@@ -17,12 +17,14 @@
  *       ct direction reply accept            replies are not new egress
  *       socket cgroupv2 level L vmap @cgroup_level_L     one per level
  *       meta mark set meta mark & ~MASK      field 0: "unconfined"
+ *                 (only while a service has a mark: Route=, Mark=, Table=)
+ *     while a service is exclusive:
  *       ip daddr . meta l4proto @exclusive_ip4 counter goto refuse
  *       ip6 daddr . meta l4proto @exclusive_ip6 counter goto refuse
  *                 (goto refuse_others while others' log is on)
  *       meta l4proto udp fib daddr type broadcast jump xcast
  *       meta l4proto udp fib daddr type multicast jump xcast
- *   chain forward (filter hook, priority mangle)
+ *   chain forward (filter hook, priority mangle), while one is exclusive
  *       ct direction reply accept
  *       the two exclusive lookups above, for forwarded packets
  *   chain xcast                          one jump per exclusive service
