@@ -5,7 +5,7 @@
 #	                 log-log (a straight line of slope 1 is linear)
 #	packet-cost.png  bench/packet-cost.sh: each (traffic, setup, sender)'s
 #	                 rate as a ratio to no confine, as bars
-#	run-start.png    bench/run-start.sh: median start in ms, as bars
+#	run-start.png    bench/run-start.sh: median start in ms, as bars (log)
 #
 #	bash bench/plot.sh [DIR [AFTER_DIR]]
 #
@@ -59,7 +59,7 @@ plot_scale() {
 	echo "written: $outdir/scale.png"
 }
 
-plot_bars() { # NAME DAT LABEL_COLS VALUE_COL YLABEL TITLE [REFERENCE_Y]
+plot_bars() { # NAME DAT LABEL_COLS VALUE_COL YLABEL TITLE [REFERENCE_Y|log]
 	local name=$1 f=$before/$2 labels=$3 value=$4 ylabel=$5 title=$6 ref=${7:-} plots
 	[ -f "$f" ] || return 0
 	# One row per bar: label, before, after (NaN when there is none).
@@ -87,10 +87,11 @@ plot_bars() { # NAME DAT LABEL_COLS VALUE_COL YLABEL TITLE [REFERENCE_Y]
 		set boxwidth 0.9
 		set xtics rotate by -50 font ',8'
 		set ylabel '$ylabel'
-		set yrange [0:*]
+		set rmargin 10
+		$(if [ "$ref" = log ]; then echo 'set logscale y'; else echo 'set yrange [0:*]'; fi)
 		set grid ytics
 		set key outside top center horizontal
-		$([ -n "$ref" ] && echo "set arrow from graph 0, first $ref to graph 1, first $ref nohead dt 3 lc rgb '#000000'")
+		$([ -n "$ref" ] && [ "$ref" != log ] && echo "set arrow from graph 0, first $ref to graph 1, first $ref nohead dt 3 lc rgb '#000000'")
 		plot $plots
 	EOF
 	echo "written: $outdir/$name.png"
@@ -99,4 +100,4 @@ plot_bars() { # NAME DAT LABEL_COLS VALUE_COL YLABEL TITLE [REFERENCE_Y]
 plot_scale
 plot_bars packet-cost packet-cost.dat 1,2,3 6 'rate / rate with no confine' \
 	'per-packet cost: ratio to no confine (1 = free; traffic/setup/sender)' 1
-plot_bars run-start run-start.dat 1 2 'ms (median)' 'start of /bin/true'
+plot_bars run-start run-start.dat 1 2 'ms (median, log scale)' 'start of /bin/true' log
