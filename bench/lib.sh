@@ -7,7 +7,8 @@
 #
 #	bench_private_lock "$@"  re-run the script in a mount namespace of its
 #	                         own whose /run/confine is a fresh tmpfs
-#	bench_confine            the confine binary to measure ($CONFINE)
+#	bench_confine            the confine binary to measure ($CONFINE),
+#	                         and CONFINE_VERSION, the commit of its tree
 #	median, ratio            arithmetic on figures
 #	nft_objects NS           "rules chains sets elements" in NS's ruleset
 #	cgroup_leftovers DIR     cgroup directories left below DIR
@@ -41,6 +42,8 @@ bench_confine() {
 		echo "no confine binary at ${CONFINE:-?}: build first (ninja -C build) or set CONFINE=PATH" >&2
 		exit 1
 	}
+	# The tree the binary was built in, when its build directory is in one.
+	CONFINE_VERSION=$(git -C "$(dirname "$CONFINE")" describe --always --dirty 2>/dev/null || echo "unknown commit")
 }
 
 # median: the median of the numbers on stdin, one a line (the lower middle

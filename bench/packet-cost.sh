@@ -192,7 +192,7 @@ bpf_foil() { # INDEX
 
 # ---------------------------------------------------------------- setups
 
-echo "confine: $CONFINE ($(cd "$SRC_DIR" && git describe --always --dirty 2>/dev/null || echo '?'))"
+echo "confine: $CONFINE ($CONFINE_VERSION)"
 echo "$(nproc) CPUs; $rounds rounds; services: $sizes; UDP rate per $metric second"
 setup none 1 || exit 1
 setup bpf 2 && bpf_foil 2 || { echo "packet-cost.sh: cannot set up the BPF foil" >&2; exit 1; }
@@ -305,7 +305,7 @@ for r in $(seq 1 "$rounds"); do
 done
 
 {
-	echo "# bench/packet-cost.sh $(date -u +%FT%TZ) $(uname -r) rounds=$rounds metric=$metric"
+	echo "# bench/packet-cost.sh $(date -u +%FT%TZ) $(uname -r) confine $CONFINE_VERSION rounds=$rounds metric=$metric"
 	echo "# traffic setup sender median unit ratio_to_none"
 } >"$out"
 printf '\n%-7s %-14s %-11s %12s %-5s %s\n' traffic setup sender median unit "ratio to none (median of per-round ratios)"

@@ -53,7 +53,7 @@ policy() { # N
 	done
 }
 
-echo "confine: $CONFINE ($(cd "$SRC_DIR" && git describe --always --dirty 2>/dev/null || echo '?'))"
+echo "confine: $CONFINE ($CONFINE_VERSION)"
 # One namespace per N, each with a link and a default route, so that every
 # Allow= has a route.
 declare -A cmd_of
@@ -103,7 +103,7 @@ pct() { # P: the P-th percentile of the numbers on stdin
 	sort -g | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'
 }
 base=$(tr ' ' '\n' <<<"${times[nsenter]}" | grep . | median)
-echo "# bench/run-start.sh $(date -u +%FT%TZ) $(uname -r) iterations=$iterations" >"$out"
+echo "# bench/run-start.sh $(date -u +%FT%TZ) $(uname -r) confine $CONFINE_VERSION iterations=$iterations" >"$out"
 echo "# variant median_ms p90_ms minus_nsenter_ms" >>"$out"
 printf '%-10s %10s %10s %18s\n' variant median_ms p90_ms minus_nsenter_ms
 for v in "${variants[@]}"; do

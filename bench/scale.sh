@@ -113,11 +113,11 @@ step() {
 	fi
 }
 
-echo "confine: $CONFINE ($(cd "$SRC_DIR" && git describe --always --dirty 2>/dev/null || echo '?'))"
+echo "confine: $CONFINE ($CONFINE_VERSION)"
 echo "step timeout ${step_timeout} s; $(nproc) CPUs"
 header="services apply_s reapply_s status_s remove_s apply_rss_kib fib_rules fib6_rules nft_rules nft_chains nft_sets nft_elements cgroups_left"
 {
-	echo "# bench/scale.sh $(date -u +%FT%TZ) $(uname -r)"
+	echo "# bench/scale.sh $(date -u +%FT%TZ) $(uname -r) confine $CONFINE_VERSION"
 	echo "# $header"
 } >"$out"
 printf '%8s %9s %9s %9s %9s %13s %9s %10s %9s %10s %8s %12s %12s\n' $header
