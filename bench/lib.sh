@@ -24,8 +24,11 @@ SRC_DIR=$(dirname "$BENCH_DIR")
 # for minutes would make other confine commands on the host (tests running
 # at the same time) give up, and theirs would stretch the bench's timings.
 # confine keeps nothing else there, so each bench runs in a mount
-# namespace of its own, with its own empty /run/confine. Network
-# namespaces (/run/netns) and cgroupfs stay shared with the host.
+# namespace of its own, with its own empty /run/confine. cgroupfs stays
+# shared with the host. The network namespaces that the bench makes are
+# mounted in its mount namespace only: from the host, `ip netns list`
+# shows their names (with an "invalid" error) until the bench removes them,
+# and `ip netns exec` cannot enter them.
 bench_private_lock() {
 	if [ "${CONFINE_BENCH_PRIVATE:-}" != 1 ]; then
 		CONFINE_BENCH_PRIVATE=1 exec unshare --mount --propagation slave \
