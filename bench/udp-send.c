@@ -36,6 +36,16 @@ static double seconds_since(const struct timespec *a)
 	return (double)(b.tv_sec - a->tv_sec) + (b.tv_nsec - a->tv_nsec) / 1e9;
 }
 
+/* User and system time of this process so far. */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: udp-send [-s SIZE] [-u] [-t SECONDS] ADDR "
@@ -50,7 +60,6 @@ int main(int argc, char **argv)
 	struct timespec start;
 	long count, size = 0, failed = 0, sent = 0;
 	double limit = 0, took, cpu;
-	struct rusage ru;
 	bool connected = true;
 	int fd, opt;
 
@@ -85,6 +94,11 @@ int main(int argc, char **argv)
 		perror("udp-send: socket");
 		return 1;
 	}
+	/*
+	 * CPU time is counted from here: confine run executes this program
+	 * in place, and the process's usage so far is run's.
+	 */
+	cpu = cpu_seconds();
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (sent < count) {
 		ssize_t r = connected ? send(fd, payload, (size_t)size, 0) :
@@ -100,9 +114,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	took = seconds_since(&start);
-	getrusage(RUSAGE_SELF, &ru);
-	cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	cpu = cpu_seconds() - cpu;
 	printf("%.0f %ld %.0f\n", sent / took, failed,
 	       cpu > 0 ? sent / cpu : 0);
 	return 0;
