@@ -46,6 +46,7 @@ bench_confine() {
 		exit 1
 	}
 	# The tree the binary was built in, when its build directory is in one.
+	# shellcheck disable=SC2034 # for the benches that source this
 	CONFINE_VERSION=$(git -C "$(dirname "$CONFINE")" describe --always --dirty 2>/dev/null || echo "unknown commit")
 }
 
