@@ -389,6 +389,40 @@ so-mark)
 	expect unconfined "$out" "setsockopt-SO_MARK=$(printf 0x%x "$OTHER_MARK")" OK
 	;;
 
+tcp-repair)
+	# confine lets a TCP segment that is not a bare SYN go on, as the
+	# answer of a connection that exists. TCP_REPAIR would let a process
+	# make one up without a handshake (repair-mode connect, then data as
+	# ACK|PSH). A counter in the second server's namespace sees every such
+	# segment to port 9097.
+	apply_policy
+	in_ns "$SRV2" nft -f - <<-'NFT'
+		table inet cfatk {
+			counter seen { }
+			chain in {
+				type filter hook input priority -300; policy accept;
+				tcp dport 9097 tcp flags & (syn | ack) != syn counter name seen
+			}
+		}
+	NFT
+	seen() {
+		in_ns "$SRV2" nft list counter inet cfatk seen |
+			sed -n 's/.*packets \([0-9]*\).*/\1/p'
+	}
+	out=$(confined tcp-repair "tcp:$SRV2_V4:9097")
+	echo "$out"
+	expect confined "$out" setsockopt-TCP_REPAIR EPERM
+	check "no segment of the confined attacker reached the second server (saw $(seen))" \
+		test "$(seen)" = 0
+	still_confined
+	out=$(unconfined tcp-repair "tcp:$SRV2_V4:9097")
+	echo "control: $out"
+	expect unconfined "$out" setsockopt-TCP_REPAIR OK
+	expect unconfined "$out" repair-send OK ECONNRESET
+	check "control: the unconfined segment without a handshake reached the second server" \
+		busywait 3000 bash -c "test \"\$(ip netns exec '$SRV2' nft list counter inet cfatk seen | sed -n 's/.*packets \([0-9]*\).*/\1/p')\" -gt 0"
+	;;
+
 af-packet)
 	apply_policy
 	mac=$(ip -n "$SRV2" -o link show s1 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')

