@@ -5,7 +5,7 @@
  * the CPU time the sender used (user and system, which a busy machine's
  * other jobs do not take away, unlike wall time): the per-packet cost of
  * the output path, including confine's chain, seen from a sender. Used by
- * bench/service-count.sh and bench/packet-cost.sh.
+ * bench/packet-cost.sh, bench/conntrack-cost.sh and bench/log-cost.sh.
  *
  *	udp-send [-s SIZE] [-u] [-t SECONDS] ADDR PORT COUNT
  *

@@ -168,37 +168,6 @@ static int probe_rules(const char *chain, const char *probed, rule_sink emit,
 	return 0;
 }
 
-/*
- * A TCP segment other than a bare SYN goes on with a connection that
- * exists: a server's answer to a peer that connected to it (which the
- * policy need not list), or the rest of an allowed connection. Only a
- * bare SYN opens one, and without CAP_NET_RAW and CAP_NET_ADMIN (which
- * `run` drops: no raw sockets, no TCP_REPAIR) a process can send nothing
- * else first. Telling this from the header alone spares confine the
- * connection tracking that `ct direction reply` needs, which cost every
- * packet of the host about a sixth of its rate.
- */
-static int continuation_rule(const char *chain, rule_sink emit, void *ctx)
-{
-	struct rule_builder rb = { rule_new(chain), 0 };
-	uint8_t tcp = IPPROTO_TCP, syn_ack = 0x12, zero = 0, syn = 0x02;
-
-	if (!rb.rule)
-		return -ENOMEM;
-	rb_meta_load(&rb, NFT_META_L4PROTO, NFT_REG_1);
-	rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &tcp, sizeof(tcp));
-	/* The flags byte of the TCP header: tcp flags & (syn | ack) != syn */
-	rb_payload(&rb, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1);
-	rb_bitwise(&rb, NFT_REG_1, &syn_ack, &zero, 1);
-	rb_cmp(&rb, NFT_REG_1, NFT_CMP_NEQ, &syn, sizeof(syn));
-	rb_verdict(&rb, NF_ACCEPT, NULL);
-	if (rb.err) {
-		nftnl_rule_free(rb.rule);
-		return rb.err;
-	}
-	return emit(rb.rule, "tcp: all but a bare SYN goes on", ctx);
-}
-
 static int service_rules(const struct nft_service_spec *spec, uint32_t mask,
 			 rule_sink emit, void *ctx)
 {
@@ -211,9 +180,6 @@ static int service_rules(const struct nft_service_spec *spec, uint32_t mask,
 
 	if (!chain || !allowed || !refused)
 		return -ENOMEM;
-	r = continuation_rule(chain, emit, ctx);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < spec->n_allows; i++) {
 		const struct nft_allow *a = &spec->allows[i];
 
@@ -745,6 +711,33 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * A TCP segment other than a bare SYN goes on with a connection that
+ * exists: a confined server's answer to a peer that connected to it
+ * (which the policy need not list), or the rest of a connection that was
+ * allowed when it opened. Only a bare SYN opens one, and without
+ * CAP_NET_RAW and CAP_NET_ADMIN (which `run` drops: no raw sockets, no
+ * TCP_REPAIR) a process can send nothing else first. Telling this from the
+ * header alone spares confine the connection tracking that `ct direction
+ * reply` needs, which cost every packet of the host about a sixth of its
+ * rate; and one rule at the top of the output chain, not one per service,
+ * spares established connections the rest of the chain.
+ */
+static void batch_accept_continuations(struct batch *bt)
+{
+	struct rule_builder rb = { rule_new(CHAIN_OUTPUT), 0 };
+	uint8_t tcp = IPPROTO_TCP, syn_ack = 0x12, zero = 0, syn = 0x02;
+
+	rb_meta_load(&rb, NFT_META_L4PROTO, NFT_REG_1);
+	rb_cmp(&rb, NFT_REG_1, NFT_CMP_EQ, &tcp, sizeof(tcp));
+	/* The flags byte of the TCP header: tcp flags & (syn | ack) != syn */
+	rb_payload(&rb, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1);
+	rb_bitwise(&rb, NFT_REG_1, &syn_ack, &zero, 1);
+	rb_cmp(&rb, NFT_REG_1, NFT_CMP_NEQ, &syn, sizeof(syn));
+	rb_verdict(&rb, NF_ACCEPT, NULL);
+	batch_built_rule(bt, &rb, "tcp: all but a bare SYN goes on");
+}
+
 /* ct direction reply accept: replies are not new egress. */
 static void batch_accept_replies(struct batch *bt, const char *chain)
 {
@@ -907,6 +900,7 @@ static void batch_output_rules(struct batch *bt, uint32_t mask, bool marks,
 	}
 
 	batch_base_chain(bt, CHAIN_OUTPUT, "route", NF_INET_LOCAL_OUT);
+	batch_accept_continuations(bt);
 	for (size_t i = 0; i < n_levels; i++) {
 		cgroup_map_name(levels[i], map, sizeof(map));
 		rb = (struct rule_builder){ rule_new(CHAIN_OUTPUT), 0 };

@@ -14,6 +14,8 @@
  *   nft-state.c    reading the installed state back
  *
  *   chain output (route hook, priority mangle)
+ *       meta l4proto tcp tcp flags & (syn | ack) != syn accept
+ *                 (only a bare SYN opens a connection: no conntrack)
  *       socket cgroupv2 level L vmap @cgroup_level_L     one per level
  *       meta mark set meta mark & ~MASK      field 0: "unconfined"
  *                 (only while a service has a mark: Route=, Mark=, Table=)
@@ -32,8 +34,6 @@
  *   chain xcast_NAME                     its UDP ports, for others'
  *       udp dport N counter goto refuse_others  broadcast, multicast
  *   chain svc_NAME (comment: mark, table, exclusive, mask)
- *       meta l4proto tcp tcp flags & (syn | ack) != syn accept
- *                 (only a bare SYN opens a connection: no conntrack)
  *       <allow match> oifname IF counter mark set (mark & ~MASK) | M accept
  *       with LogRefused=yes (log_rules() in nft-ruleset.c):
  *         <status's probe> counter goto refuse    not logged
