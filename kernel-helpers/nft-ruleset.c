@@ -1110,6 +1110,22 @@ static int batch_service_chain(struct batch *bt, uint32_t mask,
 	return service_rules(svc, mask, emit_to_batch, &ec);
 }
 
+/* The installed cgroup maps of levels that none of levels[] uses any more. */
+static void batch_drop_unused_maps(struct batch *bt,
+				   const struct nft_state *installed,
+				   const uint32_t *levels, size_t n_levels)
+{
+	for (size_t i = 0; i < installed->n_levels; i++) {
+		bool used = false;
+
+		for (size_t j = 0; j < n_levels && !used; j++)
+			used = levels[j] == installed->levels[i];
+		if (!used)
+			batch_cgroup_map(bt, NFT_MSG_DELSET,
+					 installed->levels[i]);
+	}
+}
+
 int nft_apply(struct nft *n, uint32_t mark_mask,
 	      const struct nft_service_spec *specs, size_t n_specs,
 	      const struct nft_state *installed, struct failure *fail)
@@ -1290,16 +1306,7 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 			batch_del_xcast_chain(&bt, s->name);
 	}
 
-	/* Maps of levels that nothing uses any more. */
-	for (size_t i = 0; i < installed->n_levels; i++) {
-		bool used = false;
-
-		for (size_t j = 0; j < n_levels && !used; j++)
-			used = levels[j] == installed->levels[i];
-		if (!used)
-			batch_cgroup_map(&bt, NFT_MSG_DELSET,
-					 installed->levels[i]);
-	}
+	batch_drop_unused_maps(&bt, installed, levels, n_levels);
 
 	r = batch_send(n, &bt, fail);
 out:
@@ -1401,15 +1408,7 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 		if (s->exclusive && name_listed(&listed, names, s->name))
 			batch_del_xcast_chain(&bt, s->name);
 	}
-	for (size_t i = 0; i < installed->n_levels; i++) {
-		bool used = false;
-
-		for (size_t j = 0; j < n_levels && !used; j++)
-			used = levels[j] == installed->levels[i];
-		if (!used)
-			batch_cgroup_map(&bt, NFT_MSG_DELSET,
-					 installed->levels[i]);
-	}
+	batch_drop_unused_maps(&bt, installed, levels, n_levels);
 send:
 	r = batch_send(n, &bt, fail);
 out:
