@@ -581,6 +581,27 @@ static void batch_counter(struct batch *bt, uint16_t type, const char *name)
 }
 
 /* Sends a one-element change; elem is taken by the set. */
+/* A service's counters in every chain: what each rule counts. */
+static const char *const base_counters[] = { "allowed", "refused" };
+/* The log rules' counters, only in chains made since logging came. */
+static const char *const log_counters[] = { "logged", "probed" };
+
+/* Adds or deletes the counters svc_NAME_KIND of the n kinds. */
+static void batch_service_counters(struct batch *bt, uint16_t type,
+				   const char *name, const char *const *kinds,
+				   size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		_cleanup_free_ char *counter = service_counter(name, kinds[k]);
+
+		if (!counter) {
+			bt->oom = -ENOMEM;
+			return;
+		}
+		batch_counter(bt, type, counter);
+	}
+}
+
 static void batch_elem(struct batch *bt, uint16_t type, const char *set,
 		       struct nftnl_set_elem *elem, const char *what)
 {
@@ -1221,32 +1242,14 @@ int nft_apply(struct nft *n, uint32_t mark_mask,
 			nft_state_find(installed, svc->name);
 		size_t n_excl;
 
-		if (!is) {
-			_cleanup_free_ char *a =
-				service_counter(svc->name, "allowed");
-			_cleanup_free_ char *rf =
-				service_counter(svc->name, "refused");
-
-			if (!a || !rf) {
-				r = -ENOMEM;
-				goto out;
-			}
-			batch_counter(&bt, NFT_MSG_NEWOBJ, a);
-			batch_counter(&bt, NFT_MSG_NEWOBJ, rf);
-		}
-		if (!is || !is->has_logged_counter) {
-			_cleanup_free_ char *lg =
-				service_counter(svc->name, "logged");
-			_cleanup_free_ char *pr =
-				service_counter(svc->name, "probed");
-
-			if (!lg || !pr) {
-				r = -ENOMEM;
-				goto out;
-			}
-			batch_counter(&bt, NFT_MSG_NEWOBJ, lg);
-			batch_counter(&bt, NFT_MSG_NEWOBJ, pr);
-		}
+		if (!is)
+			batch_service_counters(&bt, NFT_MSG_NEWOBJ, svc->name,
+					       base_counters,
+					       ARRAY_SIZE(base_counters));
+		if (!is || !is->has_logged_counter)
+			batch_service_counters(&bt, NFT_MSG_NEWOBJ, svc->name,
+					       log_counters,
+					       ARRAY_SIZE(log_counters));
 		r = batch_service_chain(&bt, mark_mask, svc, is);
 		if (r < 0)
 			goto out;
@@ -1365,10 +1368,8 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 	for (size_t i = 0; i < installed->n_services; i++) {
 		const struct nft_service *s = &installed->services[i];
 		_cleanup_free_ char *chain = service_chain(s->name);
-		_cleanup_free_ char *a = service_counter(s->name, "allowed");
-		_cleanup_free_ char *rf = service_counter(s->name, "refused");
 
-		if (!chain || !a || !rf) {
+		if (!chain) {
 			r = -ENOMEM;
 			goto out;
 		}
@@ -1378,21 +1379,13 @@ int nft_remove(struct nft *n, const struct nft_state *installed,
 			batch_cgroup_elem(&bt, NFT_MSG_DELSETELEM,
 					  &s->cgroups[j], s->name);
 		batch_del_chain(&bt, chain);
-		batch_counter(&bt, NFT_MSG_DELOBJ, a);
-		batch_counter(&bt, NFT_MSG_DELOBJ, rf);
-		if (s->has_logged_counter) {
-			_cleanup_free_ char *lg =
-				service_counter(s->name, "logged");
-			_cleanup_free_ char *pr =
-				service_counter(s->name, "probed");
-
-			if (!lg || !pr) {
-				r = -ENOMEM;
-				goto out;
-			}
-			batch_counter(&bt, NFT_MSG_DELOBJ, lg);
-			batch_counter(&bt, NFT_MSG_DELOBJ, pr);
-		}
+		batch_service_counters(&bt, NFT_MSG_DELOBJ, s->name,
+				       base_counters,
+				       ARRAY_SIZE(base_counters));
+		if (s->has_logged_counter)
+			batch_service_counters(&bt, NFT_MSG_DELOBJ, s->name,
+					       log_counters,
+					       ARRAY_SIZE(log_counters));
 	}
 	for (size_t i = 0; i < installed->n_exclusive; i++)
 		if (name_listed(&listed, names, installed->exclusive[i].owner))
