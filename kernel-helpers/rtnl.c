@@ -212,16 +212,15 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* confine's fwmark rules of both families, from the kernel. */
-static int rules_dump(struct rtnl *r, struct rule_list *out,
-		      struct failure *fail)
+/* Every fwmark rule of both families, not only confine's. */
+static int all_rules_dump(struct rtnl *r, struct rule_list *out,
+			  struct failure *fail)
 {
 	*out = (struct rule_list){ 0 };
 	for (int f = 0; f < 2; f++) {
 		struct nlmsghdr *nlh = msg_new(r, RTM_GETRULE, NLM_F_DUMP);
 		struct fib_rule_hdr *frh =
 			mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
-		size_t before = out->n;
 		int err;
 
 		frh->family = families[f];
@@ -232,14 +231,25 @@ static int rules_dump(struct rtnl *r, struct rule_list *out,
 			free(out->items);
 			return err < 0 ? err : out->err;
 		}
-		/* Keep only confine's, which are lookups. */
-		for (size_t i = before; i < out->n;) {
-			if (out->items[i].protocol != RTPROT_CONFINE ||
-			    out->items[i].action != FR_ACT_TO_TBL)
-				out->items[i] = out->items[--out->n];
-			else
-				i++;
-		}
+	}
+	return 0;
+}
+
+/* confine's fwmark rules of both families, from the kernel. */
+static int rules_dump(struct rtnl *r, struct rule_list *out,
+		      struct failure *fail)
+{
+	int err = all_rules_dump(r, out, fail);
+
+	if (err < 0)
+		return err;
+	/* Keep only confine's, which are lookups. */
+	for (size_t i = 0; i < out->n;) {
+		if (out->items[i].protocol != RTPROT_CONFINE ||
+		    out->items[i].action != FR_ACT_TO_TBL)
+			out->items[i] = out->items[--out->n];
+		else
+			i++;
 	}
 	return 0;
 }
@@ -1262,29 +1272,6 @@ int rtnl_neighbours(struct rtnl *r, struct rtnl_neighbour **out, size_t *n,
 	}
 	*out = l.items;
 	*n = l.n;
-	return 0;
-}
-
-/* Every fwmark rule of both families, not only confine's. */
-static int all_rules_dump(struct rtnl *r, struct rule_list *out,
-			  struct failure *fail)
-{
-	*out = (struct rule_list){ 0 };
-	for (int f = 0; f < 2; f++) {
-		struct nlmsghdr *nlh = msg_new(r, RTM_GETRULE, NLM_F_DUMP);
-		struct fib_rule_hdr *frh =
-			mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
-		int err;
-
-		frh->family = families[f];
-		err = talk(r, nlh, rule_cb, out, fail);
-		if (err < 0 || out->err < 0) {
-			failure_set(fail, "list %s ip rules",
-				    family_name(families[f]));
-			free(out->items);
-			return err < 0 ? err : out->err;
-		}
-	}
 	return 0;
 }
 
