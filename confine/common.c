@@ -145,6 +145,26 @@ void files_free(char **files, int n)
 	free(files);
 }
 
+struct service *pick_service(const struct plan *plan, const char *file,
+			     const char *name)
+{
+	struct service *svc;
+
+	if (name) {
+		svc = plan_find(plan, name);
+		if (!svc)
+			fprintf(stderr, "confine: %s has no service named %s\n",
+				file, name);
+		return svc;
+	}
+	if (plan->n_services == 1)
+		return &plan->services[0];
+	fprintf(stderr,
+		"confine: %s holds %zu services; choose one with -s NAME\n",
+		file, plan->n_services);
+	return NULL;
+}
+
 int load_plan(struct plan *plan, char *const *files, int n_files)
 {
 	struct policy_error err;

@@ -34,6 +34,12 @@ void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * directory cannot be read).
  */
 int load_plan(struct plan *plan, char *const *files, int n_files);
+/*
+ * The service of file's plan that run starts: name (NULL: the only one).
+ * NULL, with the reason printed, when there is none such.
+ */
+struct service *pick_service(const struct plan *plan, const char *file,
+			     const char *name);
 /* CONFINE_POLICY_DIR from the environment, else the built-in one. */
 const char *policy_dir(void);
 /* The policy directory's *.policy files, sorted; *n 0 when none. */

@@ -324,21 +324,8 @@ int cmd_run(int argc, char **argv)
 	r = load_plan(&plan, (char *const[]){ (char *)file }, 1);
 	if (r)
 		return r;
-	if (name) {
-		svc = plan_find(&plan, name);
-		if (!svc) {
-			fprintf(stderr, "confine: %s has no service named %s\n",
-				file, name);
-			plan_free(&plan);
-			return EXIT_POLICY;
-		}
-	} else if (plan.n_services == 1) {
-		svc = &plan.services[0];
-	} else {
-		fprintf(stderr,
-			"confine: %s holds %zu services; choose one "
-			"with -s NAME\n",
-			file, plan.n_services);
+	svc = pick_service(&plan, file, name);
+	if (!svc) {
 		plan_free(&plan);
 		return EXIT_POLICY;
 	}

@@ -416,17 +416,8 @@ static int check_policy(const char *file, const char *name)
 	r = load_plan(&plan, (char *const[]){ (char *)file }, 1);
 	if (r)
 		return r;
-	if (name && !plan_find(&plan, name)) {
-		fprintf(stderr, "confine: %s has no service named %s\n", file,
-			name);
+	if (!pick_service(&plan, file, name))
 		r = EXIT_POLICY;
-	} else if (!name && plan.n_services != 1) {
-		fprintf(stderr,
-			"confine: %s holds %zu services; choose one with -s "
-			"NAME\n",
-			file, plan.n_services);
-		r = EXIT_POLICY;
-	}
 	plan_free(&plan);
 	return r;
 }
